@@ -1,0 +1,3 @@
+from bianzhi.cli import main
+
+main()

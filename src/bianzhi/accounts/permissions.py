@@ -1,0 +1,41 @@
+"""Which role may do what: one table, checked by every service and page.
+
+Scope (which objects) is decided by :mod:`bianzhi.common.scoping`; this table decides
+only the kind of action.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+
+from .choices import Role
+
+ALL_ROLES = frozenset(Role.values)
+REVIEWERS = frozenset({Role.ESTABLISHMENT_REVIEWER, Role.ADMINISTRATOR})
+
+PERMISSIONS: dict[str, frozenset[str]] = {
+    "division.view": ALL_ROLES,
+    "division.change": frozenset({Role.ADMINISTRATOR}),
+    "unit.view": ALL_ROLES,
+    "unit.change": REVIEWERS,
+    "unit.import": REVIEWERS,
+    "establishment.view": ALL_ROLES,
+    "establishment.change": REVIEWERS,
+    "person.view": ALL_ROLES,
+    "person.change": frozenset({Role.ESTABLISHMENT_REVIEWER, Role.ADMINISTRATOR, Role.UNIT_OPERATOR}),
+    "user.manage": frozenset({Role.ADMINISTRATOR}),
+    "audit.view": frozenset({Role.ADMINISTRATOR, Role.SUPERVISOR, Role.ESTABLISHMENT_REVIEWER}),
+}
+
+
+def can(actor: Any, action: str) -> bool:
+    if actor is None or not getattr(actor, "is_authenticated", False) or not actor.is_active:
+        return False
+    return actor.role in PERMISSIONS[action]
+
+
+def require(actor: Any, action: str) -> None:
+    if not can(actor, action):
+        raise PermissionDenied(action)

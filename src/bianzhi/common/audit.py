@@ -1,0 +1,205 @@
+"""Writing and verifying the audit hash chain.
+
+Every service writes its audit rows with :func:`record` inside its own transaction.
+The chain head row is locked (``SELECT … FOR UPDATE``; on SQLite the whole database is
+already write-locked by the IMMEDIATE transaction), so sequence numbers and hashes are
+strictly ordered even when requests run concurrently.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import ipaddress
+import json
+import uuid
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from cryptography.hazmat.primitives import hashes
+from django.db import connection, transaction
+from django.db.models import Model
+from django.utils import timezone
+
+from .context import client_ip_var, request_id_var
+from .models import AuditChainHead, AuditEvent
+
+GENESIS_HASH = "0" * 64
+
+
+def sm3_hex(data: bytes) -> str:
+    digest = hashes.Hash(hashes.SM3())
+    digest.update(data)
+    return digest.finalize().hex()
+
+
+def jsonable(value: Any) -> Any:
+    """Normalise a value so that it survives a JSON column round trip unchanged."""
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    if isinstance(value, float):
+        return str(decimal.Decimal(repr(value)))
+    if isinstance(value, decimal.Decimal):
+        return str(value)
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, Model):
+        return value.pk
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        items = [jsonable(v) for v in value]
+        return sorted(items, key=str) if isinstance(value, (set, frozenset)) else items
+    return str(value)
+
+
+def canonical(event: AuditEvent) -> bytes:
+    at = event.at.astimezone(dt.UTC).isoformat(timespec="microseconds")
+    body = {
+        "seq": event.seq,
+        "at": at,
+        "actor_id": event.actor_id,
+        "actor_username": event.actor_username,
+        "action": event.action,
+        "object_type": event.object_type,
+        "object_id": event.object_id,
+        "object_repr": event.object_repr,
+        "scope_path": event.scope_path,
+        "before": event.before,
+        "after": event.after,
+        "request_id": event.request_id,
+        "ip": event.ip,
+    }
+    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def chain_hash(prev_hash: str, event: AuditEvent) -> str:
+    return sm3_hex(prev_hash.encode("ascii") + canonical(event))
+
+
+@dataclass
+class Entry:
+    """One audit event to be written."""
+
+    action: str
+    scope_path: str
+    object_type: str = ""
+    object_id: str = ""
+    object_repr: str = ""
+    before: Any = None
+    after: Any = None
+
+
+def entry_for(action: str, obj: Model, *, scope_path: str, before: Any = None, after: Any = None) -> Entry:
+    meta = obj._meta
+    return Entry(
+        action=action,
+        scope_path=scope_path,
+        object_type=f"{meta.app_label}.{meta.model_name}",
+        object_id=str(obj.pk),
+        object_repr=str(obj)[:255],
+        before=before,
+        after=after,
+    )
+
+
+def _normalise_ip(value: str | None) -> str | None:
+    if not value:
+        return None
+    try:
+        return ipaddress.ip_address(value).compressed
+    except ValueError:
+        return None
+
+
+def _lock_head() -> AuditChainHead:
+    if not connection.in_atomic_block:
+        raise RuntimeError("audit rows must be written inside the service's transaction")
+    head = AuditChainHead.objects.select_for_update().filter(pk=1).first()
+    if head is None:
+        AuditChainHead.objects.get_or_create(pk=1, defaults={"seq": 0, "hash": GENESIS_HASH})
+        head = AuditChainHead.objects.select_for_update().get(pk=1)
+    return head
+
+
+def record_many(actor: Any, entries: Iterable[Entry], *, batch_size: int = 2000) -> int:
+    """Append entries to the chain in order; returns how many were written."""
+    head = _lock_head()
+    now = timezone.now()
+    request_id = request_id_var.get()
+    ip = _normalise_ip(client_ip_var.get())
+    actor_id = getattr(actor, "pk", None)
+    actor_username = getattr(actor, "username", "") or ""
+    seq, prev = head.seq, head.hash
+    batch: list[AuditEvent] = []
+    written = 0
+    for entry in entries:
+        seq += 1
+        event = AuditEvent(
+            seq=seq, at=now, actor_id=actor_id, actor_username=actor_username, action=entry.action,
+            object_type=entry.object_type, object_id=entry.object_id, object_repr=entry.object_repr[:255],
+            scope_path=entry.scope_path, before=jsonable(entry.before), after=jsonable(entry.after),
+            request_id=request_id, ip=ip, prev_hash=prev,
+        )
+        event.hash = chain_hash(prev, event)
+        prev = event.hash
+        batch.append(event)
+        if len(batch) >= batch_size:
+            AuditEvent.objects.bulk_create(batch)
+            written += len(batch)
+            batch = []
+    if batch:
+        AuditEvent.objects.bulk_create(batch)
+        written += len(batch)
+    if written:
+        AuditChainHead.objects.filter(pk=1).update(seq=seq, hash=prev)
+    return written
+
+
+def record(actor: Any, entry: Entry) -> None:
+    record_many(actor, [entry])
+
+
+@dataclass
+class VerifyResult:
+    ok: bool
+    checked: int
+    broken_seq: int | None = None
+    reason: str = ""
+
+
+def _iter_events(chunk: int = 5000) -> Iterator[AuditEvent]:
+    last = 0
+    while True:
+        rows = list(AuditEvent.objects.filter(seq__gt=last).order_by("seq")[:chunk])
+        if not rows:
+            return
+        yield from rows
+        last = rows[-1].seq
+
+
+def verify_chain() -> VerifyResult:
+    """Re-walk the chain; report the first event whose link or hash does not hold."""
+    prev = GENESIS_HASH
+    expected_seq = 1
+    checked = 0
+    with transaction.atomic():
+        for event in _iter_events():
+            if event.seq != expected_seq:
+                return VerifyResult(False, checked, expected_seq, "missing")
+            if event.prev_hash != prev:
+                return VerifyResult(False, checked, event.seq, "prev_hash")
+            if chain_hash(prev, event) != event.hash:
+                return VerifyResult(False, checked, event.seq, "hash")
+            prev = event.hash
+            expected_seq += 1
+            checked += 1
+        head = AuditChainHead.objects.filter(pk=1).first()
+        if head is not None and (head.seq != checked or head.hash != prev):
+            return VerifyResult(False, checked, checked + 1 if head.seq > checked else checked, "head")
+    return VerifyResult(True, checked)

@@ -1,0 +1,18 @@
+"""Production settings: a real deployment sets every BIANZHI_* variable."""
+
+from .base import *  # noqa: F403
+from .base import env, env_bool
+
+DEBUG = False
+SECURE_SSL_REDIRECT = env_bool("BIANZHI_SSL_REDIRECT", True)
+SESSION_COOKIE_SECURE = True
+CSRF_COOKIE_SECURE = True
+SESSION_COOKIE_HTTPONLY = True
+SECURE_HSTS_SECONDS = int(env("BIANZHI_HSTS_SECONDS", "31536000"))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+SECURE_HSTS_PRELOAD = True
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+CSRF_TRUSTED_ORIGINS = [o for o in env("BIANZHI_CSRF_TRUSTED_ORIGINS", "").split(",") if o]
