@@ -1,3 +1,11 @@
-from django.urls import path
+from django.urls import include, path
 
-urlpatterns: list = []
+from .api import api
+
+urlpatterns = [
+    path("api/v1/", api.urls),
+    path("accounts/", include("bianzhi.accounts.urls")),
+    path("divisions/", include("bianzhi.divisions.urls")),
+    path("orgs/", include("bianzhi.orgs.urls")),
+    path("", include("bianzhi.common.urls")),
+]
