@@ -9,7 +9,7 @@ def layout(request: HttpRequest) -> dict[str, Any]:
     from bianzhi.accounts.permissions import can
 
     user = getattr(request, "user", None)
-    return {"can": {action: can(user, action) for action in _MENU_ACTIONS}}
+    return {"can": {action.replace(".", "_"): can(user, action) for action in _MENU_ACTIONS}}
 
 
 _MENU_ACTIONS = ("unit.change", "unit.import", "user.manage", "audit.view", "person.change", "division.change")

@@ -125,7 +125,16 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATIC_ROOT = DATA_DIR / "static"
-STATICFILES_DIRS = [PACKAGE_DIR / "static"]
+
+def _static_dirs() -> list:
+    """Our own static files plus the pinned front-end packages, served by the app itself."""
+    import xstatic.pkg.bootstrap
+
+    dirs: list = [PACKAGE_DIR / "static", ("vendor/bootstrap", xstatic.pkg.bootstrap.BASE_DIR)]
+    return dirs
+
+
+STATICFILES_DIRS = _static_dirs()
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
