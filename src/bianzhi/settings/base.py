@@ -80,8 +80,10 @@ TEMPLATES = [
 
 
 def _database_config() -> dict:
-    default_sqlite = f"sqlite:///{DATA_DIR / 'bianzhi.sqlite3'}"
-    url = env("DATABASE_URL", default_sqlite)
+    url = env("DATABASE_URL")
+    if not url:
+        DATA_DIR.mkdir(parents=True, exist_ok=True)
+        url = f"sqlite:///{DATA_DIR / 'bianzhi.sqlite3'}"
     config = dj_database_url.parse(url, conn_max_age=60)
     if config["ENGINE"] == "django.db.backends.sqlite3":
         config["CONN_MAX_AGE"] = 0

@@ -1,0 +1,62 @@
+"""`bianzhi demo [--no-serve] [--port 8000]`: the demo province on the embedded SQLite database."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils.translation import gettext as _
+from rich.console import Console
+from rich.table import Table
+
+from bianzhi.accounts.services import system_user
+from bianzhi.common.rules_loader import load_all_rules
+from bianzhi.demo.builder import DEMO_PASSWORD, build_demo, demo_accounts
+
+
+class Command(BaseCommand):
+    help = "Set up and serve the demo province: migrate, load rule tables, build synthetic data, print accounts."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--no-serve", action="store_true", help="set up only, do not serve")
+        parser.add_argument("--port", type=int, default=8000)
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        console = Console()
+        if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3":
+            raise CommandError(_("The demo runs on the embedded SQLite database: unset DATABASE_URL."))
+        started = time.monotonic()
+        call_command("migrate", interactive=False, verbosity=0)
+        from bianzhi.demo.management.commands.assets import assets_present, install_assets
+
+        if not assets_present():
+            try:
+                install_assets()
+            except (CommandError, OSError, Exception) as exc:  # noqa: BLE001 - charts are optional for the demo
+                console.print(_("Warning: front-end chart files not installed (%(error)s).") % {"error": exc})
+        load_all_rules()
+        result = build_demo(system_user())
+        elapsed = time.monotonic() - started
+        if result["built"]:
+            console.print(_("Demo province built: %(units)d units, %(people)d people (%(s).1f s).") % {
+                "units": result["units"], "people": result["people"], "s": elapsed})
+        else:
+            console.print(_("Demo province already in place (%(s).1f s).") % {"s": elapsed})
+        table = Table(title=_("Demo accounts (password: %(password)s)") % {"password": DEMO_PASSWORD})
+        table.add_column(_("User name"))
+        table.add_column(_("Role"))
+        table.add_column(_("Jurisdiction"))
+        table.add_column(_("Unit"))
+        for account in demo_accounts():
+            table.add_row(account.username, account.role, account.jurisdiction, account.unit)
+        console.print(table)
+        console.print(_("Database: %(db)s") % {"db": settings.DATABASES["default"]["NAME"]})
+        if options["no_serve"]:
+            return
+        console.print(_("Serving on http://127.0.0.1:%(port)d/ — press Ctrl+C to stop.") % {"port": options["port"]})
+        from bianzhi.demo.management.commands.serve import exec_gunicorn
+
+        exec_gunicorn("127.0.0.1", options["port"])

@@ -1,0 +1,31 @@
+"""`bianzhi serve [--port N]`: serve the configured database with gunicorn."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandParser
+
+
+def exec_gunicorn(host: str, port: int, workers: int = 2) -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bianzhi.settings.base")
+    argv = [
+        sys.executable, "-m", "gunicorn", "bianzhi.wsgi:application", "--bind", f"{host}:{port}",
+        "--workers", str(workers), "--threads", "4", "--access-logfile", "-", "--timeout", "120",
+    ]
+    sys.stdout.flush()
+    os.execv(sys.executable, argv)
+
+
+class Command(BaseCommand):
+    help = "Serve bianzhi on the configured database (gunicorn)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--workers", type=int, default=2)
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        exec_gunicorn(options["host"], options["port"], options["workers"])
