@@ -1,15 +1,86 @@
-"""The REST API (django-ninja): OpenAPI at /api/v1/openapi.json, docs at /api/v1/docs."""
+"""The REST API (django-ninja): OpenAPI at /api/v1/openapi.json, docs at /api/v1/docs.
+
+Authentication is chosen in one place, the ``auth=`` default of :data:`api` (session
+login today; personal bearer tokens join it there). Every error answers the same shape
+as the imports: ``{"errors": [{"row", "column", "value", "code", "message"}]}``:
+
+- :class:`~bianzhi.common.errors.BianzhiError` (a service refused the input) → 422;
+- a request that does not parse (missing field, not a date, …) → 422 with the import
+  codes where one fits (``required``, ``invalid_date``, ``invalid_integer``,
+  ``too_long``, ``invalid_choice``) and ``invalid_input`` otherwise;
+- not logged in → 401, missing permission → 403, missing or out of scope → 404 (one
+  and the same body for both, so existence never leaks).
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
+from django.utils.translation import gettext_lazy as _
 from ninja import NinjaAPI
+from ninja.errors import (
+    AuthenticationError,
+    AuthorizationError,
+    HttpError,
+    ValidationError,
+    ValidationErrorContext,
+)
 from ninja.security import django_auth
 
-from bianzhi.common.errors import BianzhiError
+from bianzhi.common.errors import (
+    INVALID_CHOICE,
+    INVALID_DATE,
+    INVALID_INTEGER,
+    NOT_FOUND,
+    PERMISSION_DENIED,
+    REQUIRED,
+    TOO_LONG,
+    BianzhiError,
+    ErrorDetail,
+    define,
+)
 
-api = NinjaAPI(
+INVALID_INPUT = define("invalid_input", _("The value is not valid (%(detail)s)."))
+NOT_AUTHENTICATED = define("not_authenticated", _("Log in or present a valid API token."))
+
+# pydantic error types → the import error codes users already know.
+_PYDANTIC_CODES: dict[str, str] = {
+    "missing": REQUIRED,
+    "date_type": INVALID_DATE,
+    "date_parsing": INVALID_DATE,
+    "date_from_datetime_parsing": INVALID_DATE,
+    "date_from_datetime_inexact": INVALID_DATE,
+    "int_type": INVALID_INTEGER,
+    "int_parsing": INVALID_INTEGER,
+    "int_from_float": INVALID_INTEGER,
+    "string_too_long": TOO_LONG,
+    "literal_error": INVALID_CHOICE,
+    "enum": INVALID_CHOICE,
+}
+_SECRET_FIELDS = ("password", "token")
+
+
+class BianzhiAPI(NinjaAPI):
+    """NinjaAPI that keeps the offending input of a parse error (ninja drops it)."""
+
+    def validation_error_from_error_contexts(
+        self, error_contexts: list[ValidationErrorContext]
+    ) -> ValidationError:
+        errors: list[dict[str, Any]] = []
+        for context in error_contexts:
+            model = context.model
+            for item in context.pydantic_validation_error.errors(include_url=False):
+                loc = model.__ninja_flatten_map_reverse__.get(item["loc"], item["loc"])
+                errors.append({
+                    "source": model.__ninja_param_source__, "loc": loc, "type": item["type"],
+                    "msg": item["msg"], "ctx": item.get("ctx") or {}, "input": item.get("input"),
+                })
+        return ValidationError(errors)
+
+
+api = BianzhiAPI(
     title="bianzhi API",
     version="1",
     description="机构编制管理信息平台 REST API",
@@ -18,23 +89,70 @@ api = NinjaAPI(
 )
 
 
+def _errors(*details: ErrorDetail) -> dict[str, Any]:
+    return {"errors": [d.as_dict() for d in details]}
+
+
+def _column(source: str, loc: tuple[Any, ...]) -> str | None:
+    # Body fields arrive as (payload name, field, ...); query and path fields as (field, ...).
+    parts = [str(p) for p in loc]
+    if source == "body" and len(parts) > 1:
+        parts = parts[1:]
+    return ".".join(parts) or None
+
+
+def _detail_for(error: dict[str, Any]) -> ErrorDetail:
+    if "source" not in error:  # raised by hand (e.g. by a paginator): no pydantic details
+        return ErrorDetail(INVALID_INPUT, params={"detail": str(error)})
+    column = _column(error["source"], tuple(error["loc"]))
+    value = error.get("input")
+    if error["type"] == "missing" or not isinstance(value, (str, int, float, bool)):
+        value = None
+    if column and any(s in column for s in _SECRET_FIELDS):
+        value = None
+    code = _PYDANTIC_CODES.get(error["type"], INVALID_INPUT)
+    ctx = error.get("ctx") or {}
+    params: dict[str, Any] = {"detail": error.get("msg", "")}
+    if code == TOO_LONG:
+        params["max"] = ctx.get("max_length", "")
+    elif code == INVALID_CHOICE:
+        params["allowed"] = ctx.get("expected", "")
+    return ErrorDetail(code, field=column, value=value, params=params)
+
+
 @api.exception_handler(BianzhiError)
 def _bianzhi_error(request: HttpRequest, exc: BianzhiError) -> HttpResponse:
     return api.create_response(request, exc.as_dict(), status=exc.status_code)
 
 
+@api.exception_handler(ValidationError)
+def _invalid_input(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    return api.create_response(request, _errors(*(_detail_for(e) for e in exc.errors)), status=422)
+
+
+@api.exception_handler(HttpError)
+def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    if exc.status_code == 400:  # a body that is not JSON: bad input like any other
+        return api.create_response(
+            request, _errors(ErrorDetail(INVALID_INPUT, params={"detail": str(exc)})), status=422
+        )
+    return api.create_response(request, {"detail": str(exc)}, status=exc.status_code)
+
+
+@api.exception_handler(AuthenticationError)
+def _unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    return api.create_response(request, _errors(ErrorDetail(NOT_AUTHENTICATED)), status=401)
+
+
+@api.exception_handler(AuthorizationError)
 @api.exception_handler(PermissionDenied)
-def _forbidden(request: HttpRequest, exc: PermissionDenied) -> HttpResponse:
-    return api.create_response(
-        request, {"errors": [{"code": "permission_denied", "message": "您的角色无权执行此操作。"}]}, status=403
-    )
+def _forbidden(request: HttpRequest, exc: Exception) -> HttpResponse:
+    return api.create_response(request, _errors(ErrorDetail(PERMISSION_DENIED)), status=403)
 
 
 @api.exception_handler(Http404)
 def _not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
-    return api.create_response(
-        request, {"errors": [{"code": "not_found", "message": "记录不存在或不在您的管辖范围内。"}]}, status=404
-    )
+    return api.create_response(request, _errors(ErrorDetail(NOT_FOUND)), status=404)
 
 
 def _register_routers() -> None:

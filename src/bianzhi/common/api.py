@@ -1,3 +1,101 @@
-from ninja import Router
+"""Shared API schemas (errors, references) and the audit-trail routes."""
 
-router = Router()
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.http import HttpRequest
+from ninja import Field, Query, Router, Schema
+from ninja.pagination import PageNumberPagination, paginate
+
+from . import selectors
+
+
+class ErrorItem(Schema):
+    row: int | None = None
+    column: str | None = None
+    value: Any = None
+    code: str = Field(..., description="stable English error code, the same as the imports'")
+    message: str = Field(..., description="translated message")
+
+
+class ErrorsOut(Schema):
+    errors: list[ErrorItem]
+
+
+# The error answers every authenticated route may give; merged into each ``response=``.
+ERRORS: dict[int, Any] = {401: ErrorsOut, 403: ErrorsOut, 404: ErrorsOut, 422: ErrorsOut}
+
+
+class DivisionRef(Schema):
+    code: str
+    name: str
+
+
+class UnitRef(Schema):
+    id: int
+    uscc: str
+    name: str
+
+
+def division_ref(division: Any) -> dict[str, str] | None:
+    return {"code": division.code, "name": division.name} if division is not None else None
+
+
+def unit_ref(unit: Any) -> dict[str, Any] | None:
+    return {"id": unit.pk, "uscc": unit.uscc, "name": unit.name} if unit is not None else None
+
+
+def label(obj: Any, field: str) -> str:
+    """The translated label of a choice field (``get_FOO_display``), '' when empty."""
+    return str(getattr(obj, f"get_{field}_display")()) if getattr(obj, field) else ""
+
+
+class Paged(PageNumberPagination):
+    """``?page=N&page_size=M`` (at most 100); answers ``{"items": [...], "count": total}``."""
+
+
+# --- audit trail ------------------------------------------------------------------
+
+router = Router(tags=["audit"])
+
+
+class AuditFilter(Schema):
+    action: str = Field("", description="action code, e.g. unit.rename")
+    actor_username: str = ""
+    object_type: str = Field("", description="e.g. orgs.unit")
+    date_from: dt.date | None = Field(None, description="inclusive, YYYY-MM-DD")
+    date_to: dt.date | None = Field(None, description="inclusive, YYYY-MM-DD")
+    q: str = Field("", description="part of the object's description, or its id")
+
+
+class AuditEventOut(Schema):
+    seq: int
+    at: dt.datetime
+    actor_username: str
+    action: str
+    object_type: str
+    object_id: str
+    object_repr: str
+    scope_path: str
+    request_id: str
+    ip: str | None
+
+
+class AuditEventDetailOut(AuditEventOut):
+    before: Any = None
+    after: Any = None
+    prev_hash: str
+    hash: str
+
+
+@router.get("", response={200: list[AuditEventOut], **ERRORS}, summary="Audit events in my jurisdiction")
+@paginate(Paged)
+def audit_list(request: HttpRequest, filters: Query[AuditFilter]) -> Any:
+    return selectors.audit_events_in_scope(actor=request.user, **filters.model_dump())
+
+
+@router.get("/{int:seq}", response={200: AuditEventDetailOut, **ERRORS}, summary="One audit event")
+def audit_detail(request: HttpRequest, seq: int) -> Any:
+    return selectors.get_audit_event(actor=request.user, seq=seq)

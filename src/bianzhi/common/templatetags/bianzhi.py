@@ -1,0 +1,43 @@
+"""Small presentation helpers: thousands separators, dates in prose, paging links.
+
+``{% load bianzhi %}`` then ``{{ n|num }}`` → ``12,345`` (the zh-hans locale of Django has
+no thousands separator, the house style wants one), ``{{ d|date_zh }}`` → ``2026年11月26日``,
+``{% page_url listing 3 %}`` → the list's query string for page 3.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django import template
+from django.utils import timezone
+
+register = template.Library()
+
+
+@register.filter
+def num(value: Any) -> str:
+    """An integer with thousands separators; blanks stay blank, other text passes through."""
+    if value is None or value == "":
+        return ""
+    try:
+        return f"{int(value):,}"
+    except (TypeError, ValueError):
+        return str(value)
+
+
+@register.filter
+def date_zh(value: Any) -> str:
+    """A date for prose: 2026年11月26日 (datetimes in the local time zone)."""
+    if isinstance(value, dt.datetime):
+        value = timezone.localtime(value) if timezone.is_aware(value) else value
+        value = value.date()
+    if not isinstance(value, dt.date):
+        return "" if value is None else str(value)
+    return f"{value.year}年{value.month}月{value.day}日"
+
+
+@register.simple_tag
+def page_url(listing: Any, number: int) -> str:
+    return listing.page_url(number)
