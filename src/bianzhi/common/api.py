@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema
 from ninja.pagination import PageNumberPagination, paginate
@@ -50,6 +51,12 @@ def unit_ref(unit: Any) -> dict[str, Any] | None:
 def label(obj: Any, field: str) -> str:
     """The translated label of a choice field (``get_FOO_display``), '' when empty."""
     return str(getattr(obj, f"get_{field}_display")()) if getattr(obj, field) else ""
+
+
+def stable(qs: QuerySet[Any]) -> QuerySet[Any]:
+    """The queryset's own ordering with the primary key last, so pages never overlap."""
+    ordering = list(qs.query.order_by or qs.model._meta.ordering)
+    return qs.order_by(*ordering, "pk")
 
 
 class Paged(PageNumberPagination):

@@ -56,4 +56,5 @@ def division_detail(request: HttpRequest, code: str) -> Any:
 
 @router.post("/{code}/towns", response={201: DivisionOut, **ERRORS}, summary="Add a town or street")
 def division_add_town(request: HttpRequest, code: str, payload: TownIn) -> Any:
-    return Status(201, services.division_add(actor=request.user, parent_code=code, **payload.model_dump()))
+    parent = selectors.get_division(actor=request.user, code=code)  # 404 when missing or out of scope
+    return Status(201, services.division_add(actor=request.user, parent_code=parent.code, **payload.model_dump()))

@@ -41,3 +41,28 @@ def date_zh(value: Any) -> str:
 @register.simple_tag
 def page_url(listing: Any, number: int) -> str:
     return listing.page_url(number)
+
+
+_SELECTS = ("select", "selectmultiple")
+_CHECKS = ("checkbox", "radio")
+
+
+@register.filter
+def bz_widget(field: Any) -> str:
+    """Render a bound form field with the Bootstrap class its widget needs (and is-invalid)."""
+    widget = field.field.widget
+    kind = getattr(widget, "input_type", "") or widget.__class__.__name__.lower()
+    css = "form-select" if kind in _SELECTS else "form-check-input" if kind in _CHECKS else "form-control"
+    if field.errors:
+        css += " is-invalid"
+    attrs = {"class": f"{widget.attrs.get('class', '')} {css}".strip()}
+    if field.errors:
+        attrs["aria-invalid"] = "true"
+    if field.help_text:
+        attrs["aria-describedby"] = f"{field.auto_id}_help"
+    return field.as_widget(attrs=attrs)
+
+
+@register.simple_tag
+def sort_url(listing: Any, key: str) -> str:
+    return listing.sort_links.get(key, "")
