@@ -44,6 +44,7 @@ from bianzhi.common.errors import (
 
 INVALID_INPUT = define("invalid_input", _("The value is not valid (%(detail)s)."))
 NOT_AUTHENTICATED = define("not_authenticated", _("Log in or present a valid API token."))
+REQUEST_REFUSED = define("request_refused", _("The request was refused (%(detail)s)."))
 
 # pydantic error types → the import error codes users already know.
 _PYDANTIC_CODES: dict[str, str] = {
@@ -136,7 +137,10 @@ def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
         return api.create_response(
             request, _errors(ErrorDetail(INVALID_INPUT, params={"detail": str(exc)})), status=422
         )
-    return api.create_response(request, {"detail": str(exc)}, status=exc.status_code)
+    # e.g. a failed CSRF check (403) or throttling (429): same shape, ninja's reason as detail
+    return api.create_response(
+        request, _errors(ErrorDetail(REQUEST_REFUSED, params={"detail": str(exc)})), status=exc.status_code
+    )
 
 
 @api.exception_handler(AuthenticationError)

@@ -1,14 +1,12 @@
 """The current user and user accounts."""
 
-from __future__ import annotations
-
 from typing import Any
 
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema, Status
+from ninja.pagination import paginate
 
 from bianzhi.common.api import ERRORS, DivisionRef, Paged, UnitRef, division_ref, label, unit_ref
-from ninja.pagination import paginate
 
 from . import selectors, services
 from .permissions import PERMISSIONS, can

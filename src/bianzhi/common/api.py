@@ -1,7 +1,5 @@
 """Shared API schemas (errors, references) and the audit-trail routes."""
 
-from __future__ import annotations
-
 import datetime as dt
 from typing import Any
 
@@ -70,11 +68,13 @@ router = Router(tags=["audit"])
 
 class AuditFilter(Schema):
     action: str = Field("", description="action code, e.g. unit.rename")
-    actor_username: str = ""
+    actor_name: str = Field("", description="part of the actor's user name or display name")
     object_type: str = Field("", description="e.g. orgs.unit")
+    object_id: str = ""
     date_from: dt.date | None = Field(None, description="inclusive, YYYY-MM-DD")
     date_to: dt.date | None = Field(None, description="inclusive, YYYY-MM-DD")
     q: str = Field("", description="part of the object's description, or its id")
+    request_id: str = ""
 
 
 class AuditEventOut(Schema):

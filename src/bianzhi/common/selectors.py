@@ -20,8 +20,16 @@ def _day_start(day: dt.date) -> dt.datetime:
 
 
 def audit_events_in_scope(
-    *, actor: Any, action: str = "", actor_name: str = "", object_type: str = "", object_id: str = "",
-    date_from: dt.date | None = None, date_to: dt.date | None = None, q: str = "", request_id: str = "",
+    *,
+    actor: Any,
+    action: str = "",
+    actor_name: str = "",
+    object_type: str = "",
+    object_id: str = "",
+    date_from: dt.date | None = None,
+    date_to: dt.date | None = None,
+    q: str = "",
+    request_id: str = "",
 ) -> QuerySet[AuditEvent]:
     """Events of the actor's jurisdiction and below, newest first.
 
@@ -55,3 +63,43 @@ def get_audit_event(*, actor: Any, seq: Any) -> AuditEvent:
     if event is None:
         raise Http404
     return event
+
+
+def workbench_figures(*, actor: Any, as_of: dt.date) -> dict[str, int]:
+    """The figures of the workbench, all through the scoped selectors of the domain apps.
+
+    Units in scope (active), establishment totals as of ``as_of`` (approved, actual,
+    vacancies = sum of the shortfalls per quota, over = sum of the excesses), the number
+    of units with at least one kind over establishment and, for administrators, active users.
+    """
+    from django.db.models import Case, Count, F, IntegerField, Sum, Value, When
+
+    from bianzhi.accounts.permissions import can
+    from bianzhi.orgs.selectors import quotas_in_scope, units_in_scope
+
+    quotas = quotas_in_scope(actor=actor, as_of=as_of).order_by()
+    shortfall = Case(
+        When(actual__lt=F("approved"), then=F("approved") - F("actual")),
+        default=Value(0),
+        output_field=IntegerField(),
+    )
+    excess = Case(
+        When(actual__gt=F("approved"), then=F("actual") - F("approved")),
+        default=Value(0),
+        output_field=IntegerField(),
+    )
+    # The aggregate names differ from the field names: an alias equal to a field would shadow it.
+    totals = quotas.aggregate(
+        sum_approved=Sum("approved"),
+        sum_actual=Sum("actual"),
+        sum_vacancies=Sum(shortfall),
+        sum_over=Sum(excess),
+        sum_over_units=Count("unit", distinct=True, filter=Q(actual__gt=F("approved"))),
+    )
+    figures = {key.removeprefix("sum_"): int(value or 0) for key, value in totals.items()}
+    figures["units"] = units_in_scope(actor=actor).order_by().count()
+    if can(actor, "user.manage"):
+        from bianzhi.accounts.selectors import users_in_scope
+
+        figures["active_users"] = users_in_scope(actor=actor).filter(is_active=True).order_by().count()
+    return figures

@@ -177,9 +177,9 @@ def read_table(data: bytes, filename: str = "") -> Table:
         raise _empty()
     headers = [normalise_header(h) for h in grid[header_index]]
     rows: list[tuple[int, list[Any]]] = [
-        (index + 1, cells)
+        (index + 1, grid[index])
         for index in range(header_index + 1, len(grid))
-        if not all(is_blank(c) for c in (cells := grid[index]))
+        if not all(is_blank(c) for c in grid[index])
     ]
     if not rows:
         raise _empty()
@@ -189,7 +189,8 @@ def read_table(data: bytes, filename: str = "") -> Table:
     headers += [""] * (width - len(headers))
     rows = [(row, cells if len(cells) == width else [*cells, *([""] * (width - len(cells)))])
             for row, cells in rows]
-    return Table(headers=headers, header_row=header_index + 1, rows=rows, format="xlsx" if workbook else "csv")
+    return Table(headers=headers, header_row=header_index + 1, rows=rows,
+                 format="xlsx" if workbook else "csv")
 
 
 # --------------------------------------------------------------------------- coercers
@@ -439,8 +440,8 @@ class Template:
     def error(self, record: Record, field_name: str, code: str, **params: Any) -> ErrorDetail:
         """An error about one cell of a record, for the import's own checks."""
         record.bad.add(field_name)
-        return ErrorDetail(code, field=self.header(field_name), value=record.raw.get(field_name), row=record.row,
-                           params=params)
+        return ErrorDetail(code, field=self.header(field_name), value=record.raw.get(field_name),
+                           row=record.row, params=params)
 
     def order_key(self) -> Callable[[ErrorDetail], tuple[int, int]]:
         """Sort errors by row, then by template column order."""
@@ -509,7 +510,8 @@ class ImportResult:
         return any(e.code == FILE_UNREADABLE for e in self.errors)
 
     def counts(self) -> dict[str, int]:
-        return {"rows": self.rows, "created": self.created, "updated": self.updated, "unchanged": self.unchanged}
+        return {"rows": self.rows, "created": self.created, "updated": self.updated,
+                "unchanged": self.unchanged}
 
     def as_dict(self, *, preview: bool = False) -> dict[str, Any]:
         answer: dict[str, Any] = {

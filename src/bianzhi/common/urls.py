@@ -1,4 +1,10 @@
 from django.urls import path
 
+from . import views
+
 app_name = "common"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.workbench, name="workbench"),
+    path("audit/", views.audit_list, name="audit_list"),
+    path("audit/<int:seq>/", views.audit_detail, name="audit_detail"),
+]

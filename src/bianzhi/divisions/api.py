@@ -1,7 +1,5 @@
 """The GB/T 2260 division tree (jurisdictions)."""
 
-from __future__ import annotations
-
 from typing import Any
 
 from django.http import HttpRequest
@@ -57,4 +55,5 @@ def division_detail(request: HttpRequest, code: str) -> Any:
 @router.post("/{code}/towns", response={201: DivisionOut, **ERRORS}, summary="Add a town or street")
 def division_add_town(request: HttpRequest, code: str, payload: TownIn) -> Any:
     parent = selectors.get_division(actor=request.user, code=code)  # 404 when missing or out of scope
-    return Status(201, services.division_add(actor=request.user, parent_code=parent.code, **payload.model_dump()))
+    town = services.division_add(actor=request.user, parent_code=parent.code, **payload.model_dump())
+    return Status(201, town)

@@ -15,6 +15,9 @@ class Division(models.Model):
     and below" is one indexed prefix filter.
     """
 
+    SCOPE_PATH_FIELD = "path"
+    SCOPE_UNIT_FIELD = None  # divisions are not unit-bound: a unit operator sees its jurisdiction's tree
+
     code = models.CharField(max_length=12, unique=True, verbose_name=_("division code"))
     name = models.CharField(max_length=100, verbose_name=_("name"))
     level = models.CharField(max_length=16, choices=Level.choices, verbose_name=_("level"))

@@ -6,15 +6,15 @@ is put back on the form next to the field it names (:func:`add_service_errors`).
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from bianzhi.common.errors import BianzhiError
+from bianzhi.common.errors import BianzhiError, message_for
 
 from .choices import Education, EstablishmentKind, FundingForm, UnitCategory, UnitStatus
+from .errors import UNIT_NOT_FOUND
 from .models import Unit
 
 DATE_FORMAT = "%Y-%m-%d"
@@ -23,7 +23,10 @@ DATE_FORMAT = "%Y-%m-%d"
 def date_field(label: Any, *, required: bool = True, help_text: Any = "") -> forms.DateField:
     """A date as ``YYYY-MM-DD`` with the browser's date picker."""
     return forms.DateField(
-        label=label, required=required, help_text=help_text, input_formats=[DATE_FORMAT],
+        label=label,
+        required=required,
+        help_text=help_text,
+        input_formats=[DATE_FORMAT],
         widget=forms.DateInput(format=DATE_FORMAT, attrs={"type": "date"}),
         error_messages={"invalid": _("Enter a date as YYYY-MM-DD.")},
     )
@@ -39,36 +42,23 @@ def division_choices(divisions: Any, *, base_depth: int = 0) -> list[tuple[str, 
 
 
 class StyledForm(forms.Form):
-    """Adds Bootstrap classes to the widgets and marks fields with errors."""
+    """Forms rendered with ``common/_field.html`` (the ``bz_widget`` filter adds the Bootstrap
+    classes); filter bars use the small control sizes."""
 
     small = False
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        size = " form-control-sm" if self.small else ""
-        select_size = " form-select-sm" if self.small else ""
-        for field in self.fields.values():
-            widget = field.widget
-            if isinstance(widget, forms.CheckboxInput):
-                css = "form-check-input"
-            elif isinstance(widget, (forms.Select, forms.SelectMultiple)):
-                css = "form-select" + select_size
-            elif isinstance(widget, forms.HiddenInput):
-                continue
-            else:
-                css = "form-control" + size
-            widget.attrs["class"] = (widget.attrs.get("class", "") + " " + css).strip()
-
-    def mark_invalid(self) -> None:
-        """Adds ``is-invalid`` to the widgets of the fields that have errors."""
-        if not self.is_bound:
-            return
-        for name in self.errors:
-            if name in self.fields:
-                widget = self.fields[name].widget
-                if "is-invalid" not in widget.attrs.get("class", ""):
-                    widget.attrs["class"] = (widget.attrs.get("class", "") + " is-invalid").strip()
-                widget.attrs["aria-invalid"] = "true"
+        if self.small:
+            for field in self.fields.values():
+                widget = field.widget
+                if isinstance(widget, (forms.Select, forms.SelectMultiple)):
+                    css = "form-select-sm"
+                elif isinstance(widget, (forms.HiddenInput, forms.CheckboxInput)):
+                    continue
+                else:
+                    css = "form-control-sm"
+                widget.attrs["class"] = (widget.attrs.get("class", "") + " " + css).strip()
 
     def value_of(self, name: str, default: Any = "") -> Any:
         """The cleaned value of a filter field, or ``default`` when it is missing or invalid."""
@@ -101,15 +91,22 @@ class UnitFilterForm(StyledForm):
     small = True
     STATUS_ALL = "all"
 
-    q = forms.CharField(label=_("Keyword"), required=False, max_length=100,
-                        widget=forms.TextInput(attrs={"placeholder": _("Name or credit code")}))
+    q = forms.CharField(
+        label=_("Keyword"),
+        required=False,
+        max_length=100,
+        widget=forms.TextInput(attrs={"placeholder": _("Name or credit code")}),
+    )
     division = forms.ChoiceField(label=_("Division"), required=False)
-    category = forms.ChoiceField(label=_("Unit category"), required=False,
-                                 choices=with_blank(UnitCategory.choices))
-    funding_form = forms.ChoiceField(label=_("Funding form"), required=False,
-                                     choices=with_blank(FundingForm.choices))
-    status = forms.ChoiceField(label=_("Status"), required=False,
-                               choices=[*UnitStatus.choices, (STATUS_ALL, _("All"))])
+    category = forms.ChoiceField(
+        label=_("Unit category"), required=False, choices=with_blank(UnitCategory.choices)
+    )
+    funding_form = forms.ChoiceField(
+        label=_("Funding form"), required=False, choices=with_blank(FundingForm.choices)
+    )
+    status = forms.ChoiceField(
+        label=_("Status"), required=False, choices=[*UnitStatus.choices, (STATUS_ALL, _("All"))]
+    )
 
     def __init__(self, *args: Any, divisions: Any = (), base_depth: int = 0, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -142,11 +139,16 @@ class EstablishmentFilterForm(StyledForm):
     PROBLEMS = [("", _("All")), ("over", _("Only over-establishment")), ("vacant", _("Only vacancies"))]
 
     as_of = date_field(_("As of"), required=False)
-    q = forms.CharField(label=_("Keyword"), required=False, max_length=100,
-                        widget=forms.TextInput(attrs={"placeholder": _("Name or credit code")}))
+    q = forms.CharField(
+        label=_("Keyword"),
+        required=False,
+        max_length=100,
+        widget=forms.TextInput(attrs={"placeholder": _("Name or credit code")}),
+    )
     division = forms.ChoiceField(label=_("Division"), required=False)
-    kind = forms.ChoiceField(label=_("Establishment kind"), required=False,
-                             choices=with_blank(EstablishmentKind.choices))
+    kind = forms.ChoiceField(
+        label=_("Establishment kind"), required=False, choices=with_blank(EstablishmentKind.choices)
+    )
     problem = forms.ChoiceField(label=_("Show"), required=False, choices=PROBLEMS)
 
     def __init__(self, *args: Any, divisions: Any = (), base_depth: int = 0, **kwargs: Any) -> None:
@@ -165,17 +167,32 @@ class PersonFilterForm(StyledForm):
 
 
 class UnitSetUpForm(StyledForm):
-    uscc = forms.CharField(label=_("Unified social credit code"), max_length=30,
-                           help_text=_("18 characters, GB 32100-2015; the check character is verified."))
+    uscc = forms.CharField(
+        label=_("Unified social credit code"),
+        max_length=30,
+        help_text=_("18 characters, GB 32100-2015; the check character is verified."),
+    )
     name = forms.CharField(label=_("Unit name"), max_length=100)
-    category = forms.ChoiceField(label=_("Unit category"), choices=with_blank(UnitCategory.choices, "---------"))
-    funding_form = forms.ChoiceField(label=_("Funding form"), choices=with_blank(FundingForm.choices, "---------"))
+    category = forms.ChoiceField(
+        label=_("Unit category"), choices=with_blank(UnitCategory.choices, "---------")
+    )
+    funding_form = forms.ChoiceField(
+        label=_("Funding form"), choices=with_blank(FundingForm.choices, "---------")
+    )
     jurisdiction = forms.ChoiceField(label=_("Division"))
-    parent = forms.CharField(label=_("Parent unit code"), required=False, max_length=30,
-                             help_text=_("The unified social credit code of the parent unit; leave empty if none."))
+    parent = forms.CharField(
+        label=_("Parent unit code"),
+        required=False,
+        max_length=30,
+        help_text=_("The unified social credit code of the parent unit; leave empty if none."),
+    )
     set_up_on = date_field(_("Set-up date"))
-    document_ref = forms.CharField(label=_("Document reference"), required=False, max_length=100,
-                                   help_text=_("The approving document, e.g. 穗编字〔2024〕12号."))
+    document_ref = forms.CharField(
+        label=_("Document reference"),
+        required=False,
+        max_length=100,
+        help_text=_("The approving document, e.g. 穗编字〔2024〕12号."),
+    )
 
     def __init__(self, *args: Any, divisions: Any = (), base_depth: int = 0, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -190,7 +207,8 @@ class UnitRenameForm(StyledForm):
 
 class UnitMergeForm(StyledForm):
     sources = forms.ModelMultipleChoiceField(
-        label=_("Units merged into this unit"), queryset=Unit.objects.none(),
+        label=_("Units merged into this unit"),
+        queryset=Unit.objects.none(),
         widget=forms.SelectMultiple(attrs={"size": 10}),
         help_text=_("Hold Ctrl to choose several. Their active sub-units move under this unit."),
     )
@@ -222,27 +240,53 @@ class QuotaForm(StyledForm):
 
 class PersonForm(StyledForm):
     id_number = forms.CharField(
-        label=_("Citizen ID number"), max_length=30,
+        label=_("Citizen ID number"),
+        max_length=30,
         help_text=_("18 characters, GB 11643-1999; sex and birth date are taken from it."),
         widget=forms.TextInput(attrs={"autocomplete": "off"}),
     )
     name = forms.CharField(label=_("Name"), max_length=50)
-    education = forms.ChoiceField(label=_("Education"), required=False,
-                                  choices=with_blank(Education.choices, "---------"))
-    unit = forms.CharField(label=_("Unit code"), required=False, max_length=30,
-                           help_text=_("The unified social credit code of the person's unit."))
-    jurisdiction = forms.ChoiceField(label=_("Division"), required=False,
-                                     help_text=_("Used when no unit is given."))
+    education = forms.ChoiceField(
+        label=_("Education"), required=False, choices=with_blank(Education.choices, "---------")
+    )
+    unit = forms.CharField(
+        label=_("Unit code"),
+        required=False,
+        max_length=30,
+        help_text=_("The unified social credit code of the person's unit."),
+    )
+    jurisdiction = forms.ChoiceField(
+        label=_("Division"), required=False, help_text=_("Used when no unit is given.")
+    )
 
-    def __init__(self, *args: Any, divisions: Any = (), base_depth: int = 0, unit_bound: bool = False,
-                 **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        divisions: Any = (),
+        base_depth: int = 0,
+        units: Any = None,
+        unit_bound: bool = False,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
+        self.units = units if units is not None else Unit.objects.none()
         if unit_bound:
             del self.fields["unit"]
             del self.fields["jurisdiction"]
         else:
-            self.fields["jurisdiction"].choices = with_blank(division_choices(divisions, base_depth=base_depth),
-                                                             "---------")
+            self.fields["jurisdiction"].choices = with_blank(
+                division_choices(divisions, base_depth=base_depth), "---------"
+            )
+
+    def clean_unit(self) -> Unit | None:
+        """The unit code, looked up among the units the user may see (``units``)."""
+        code = "".join((self.cleaned_data.get("unit") or "").split()).upper()
+        if not code:
+            return None
+        unit = self.units.filter(uscc=code).first()
+        if unit is None:
+            raise forms.ValidationError(message_for(UNIT_NOT_FOUND), code=UNIT_NOT_FOUND)
+        return unit
 
 
 # ---------------------------------------------------------------- import
@@ -250,7 +294,8 @@ class PersonForm(StyledForm):
 
 class UnitImportUploadForm(StyledForm):
     file = forms.FileField(
-        label=_("File"), help_text=_("The unit template filled in, as .xlsx or .csv (UTF-8)."),
+        label=_("File"),
+        help_text=_("The unit template filled in, as .xlsx or .csv (UTF-8)."),
         widget=forms.ClearableFileInput(attrs={"accept": ".xlsx,.csv"}),
     )
 
@@ -265,9 +310,3 @@ class UnitImportUploadForm(StyledForm):
 
 class UnitImportConfirmForm(forms.Form):
     sha256 = forms.RegexField(regex=r"^[0-9a-f]{64}$", widget=forms.HiddenInput)
-
-
-def today() -> dt.date:
-    from django.utils import timezone
-
-    return timezone.localdate()

@@ -1,0 +1,172 @@
+"""Account pages: log in and out, users of my jurisdiction, new user, activate / deactivate."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _t
+from django.views.decorators.http import require_POST
+
+from bianzhi.common.errors import BianzhiError
+from bianzhi.common.exports import Column, xlsx_response
+from bianzhi.common.listing import Listing
+from bianzhi.common.selectors import audit_events_in_scope
+from bianzhi.common.views import action_label, add_service_errors
+from bianzhi.divisions.selectors import divisions_in_scope
+
+from . import services
+from .choices import Role
+from .forms import UserCreateForm, UserFilterForm
+from .permissions import can, require
+from .selectors import get_user, users_in_scope
+
+login = auth_views.LoginView.as_view(
+    template_name="registration/login.html", redirect_authenticated_user=True
+)
+logout = auth_views.LogoutView.as_view()  # POST only (Django 5)
+
+USER_SORTS = {
+    "username": "username",
+    "name": "display_name",
+    "role": "role",
+    "jurisdiction": "jurisdiction_path",
+    "last_login": "last_login",
+}
+
+
+@login_required
+def user_list(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    require(user, "user.manage")
+    form = UserFilterForm(request.GET or None)
+    data: dict[str, Any] = {}
+    if form.is_bound:
+        form.is_valid()  # a wrong field is shown next to it; the valid filters still apply
+        data = form.cleaned_data
+    q, role, status = data.get("q", "").strip(), data.get("role", ""), data.get("status", "")
+    qs = users_in_scope(actor=user, q=q, role=role)
+    if status:
+        qs = qs.filter(is_active=status == "active")
+    listing = Listing(request, qs, sortable=USER_SORTS)
+    if listing.wants_export:
+        return _user_export(listing)
+    return render(
+        request,
+        "accounts/user_list.html",
+        {
+            "form": form,
+            "listing": listing,
+            "breadcrumbs": [(_t("Users"), None)],
+        },
+    )
+
+
+def _user_export(listing: Listing) -> HttpResponse:
+    columns = [
+        Column(_t("User name"), 16),
+        Column(_t("Full name"), 12),
+        Column(_t("Role"), 14),
+        Column(_t("Jurisdiction code"), 12),
+        Column(_t("Jurisdiction"), 14),
+        Column(_t("Unit"), 28),
+        Column(_t("Unified social credit code"), 22),
+        Column(_t("Status"), 8),
+        Column(_t("Last login"), 18),
+    ]
+    rows = (
+        [
+            u.username,
+            u.display_name,
+            u.role_label,
+            u.jurisdiction.code if u.jurisdiction else "",
+            u.jurisdiction.name if u.jurisdiction else "",
+            u.unit.name if u.unit else "",
+            u.unit.uscc if u.unit else "",
+            _t("Enabled") if u.is_active else _t("Deactivated"),
+            timezone.localtime(u.last_login).strftime("%Y-%m-%d %H:%M") if u.last_login else "",
+        ]
+        for u in listing.queryset.iterator(chunk_size=2000)
+    )
+    return xlsx_response("users", _t("Users"), columns, rows)
+
+
+@login_required
+def user_create(request: HttpRequest) -> HttpResponse:
+    actor = request.user
+    require(actor, "user.manage")
+    divisions = divisions_in_scope(actor=actor)
+    form = UserCreateForm(request.POST or None, divisions=divisions)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            new_user = services.user_create(
+                actor=actor,
+                username=data["username"],
+                role=data["role"],
+                jurisdiction=data["jurisdiction"],
+                password=data["password"],
+                unit=data["unit"].strip() or None,
+                display_name=data["display_name"],
+            )
+        except BianzhiError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, _t("User %(name)s created.") % {"name": new_user.username})
+            return redirect("accounts:user_detail", pk=new_user.pk)
+    return render(
+        request,
+        "accounts/user_form.html",
+        {
+            "form": form,
+            "unit_operator": Role.UNIT_OPERATOR,
+            "breadcrumbs": [(_t("Users"), reverse("accounts:user_list")), (_t("New user"), None)],
+        },
+    )
+
+
+@login_required
+def user_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    actor = request.user
+    subject = get_user(actor=actor, pk=pk)
+    events = []
+    if can(actor, "audit.view"):
+        events = [
+            {"event": e, "action": action_label(e.action)}
+            for e in audit_events_in_scope(
+                actor=actor, object_type="accounts.user", object_id=str(subject.pk)
+            )[:20]
+        ]
+    return render(
+        request,
+        "accounts/user_detail.html",
+        {
+            "subject": subject,
+            "events": events,
+            "is_self": subject.pk == actor.pk,
+            "breadcrumbs": [(_t("Users"), reverse("accounts:user_list")), (subject.username, None)],
+        },
+    )
+
+
+@login_required
+@require_POST
+def user_set_active(request: HttpRequest, pk: int) -> HttpResponse:
+    actor = request.user
+    subject = get_user(actor=actor, pk=pk)
+    active = request.POST.get("active") == "1"
+    try:
+        services.user_set_active(actor=actor, user_id=subject.pk, active=active)
+    except BianzhiError as exc:
+        for error in exc.errors:
+            messages.error(request, error.message)
+    else:
+        text = _t("User %(name)s activated.") if active else _t("User %(name)s deactivated.")
+        messages.success(request, text % {"name": subject.username})
+    return redirect("accounts:user_detail", pk=subject.pk)
