@@ -67,14 +67,32 @@ def assert_csp_friendly(page: str) -> None:
 
 @pytest.fixture
 def quotas(world):
-    """Establishment from 2024: 天河区测试局 10/12 (over), its centre 5/3 (vacancies), 越秀区 12,000/11,000."""
+    """From 2024: 天河区测试局 10/12 (over), its centre 5/3 (vacancies), 越秀区 12,000/11,000."""
     admin = world.users.province_admin
-    services.quota_set(actor=admin, unit_id=world.tianhe_unit.pk, kind=EstablishmentKind.ADMINISTRATIVE,
-                       approved=10, actual=12, on=ON)
-    services.quota_set(actor=admin, unit_id=world.tianhe_child.pk, kind=EstablishmentKind.PUBLIC_INSTITUTION,
-                       approved=5, actual=3, on=ON)
-    services.quota_set(actor=admin, unit_id=world.yuexiu_unit.pk, kind=EstablishmentKind.ADMINISTRATIVE,
-                       approved=12000, actual=11000, on=ON)
+    services.quota_set(
+        actor=admin,
+        unit_id=world.tianhe_unit.pk,
+        kind=EstablishmentKind.ADMINISTRATIVE,
+        approved=10,
+        actual=12,
+        on=ON,
+    )
+    services.quota_set(
+        actor=admin,
+        unit_id=world.tianhe_child.pk,
+        kind=EstablishmentKind.PUBLIC_INSTITUTION,
+        approved=5,
+        actual=3,
+        on=ON,
+    )
+    services.quota_set(
+        actor=admin,
+        unit_id=world.yuexiu_unit.pk,
+        kind=EstablishmentKind.ADMINISTRATIVE,
+        approved=12000,
+        actual=11000,
+        on=ON,
+    )
     return world
 
 
@@ -114,8 +132,9 @@ def test_unit_list_filters_and_the_export_holds_exactly_the_filtered_rows(world)
     page = html(client.get(url, {"category": UnitCategory.PUBLIC_INSTITUTION}))
     assert "天河区测试研究所" in page and "天河区测试局" not in page and "越秀区测试研究所" not in page
 
-    rows = data_rows(sheet_rows(client.get(url, {"category": UnitCategory.PUBLIC_INSTITUTION,
-                                                  "export": "xlsx"})))
+    rows = data_rows(
+        sheet_rows(client.get(url, {"category": UnitCategory.PUBLIC_INSTITUTION, "export": "xlsx"}))
+    )
     assert [(r[0], r[1]) for r in rows] == [(extra.uscc, "天河区测试研究所")]
     assert isinstance(rows[0][0], str)  # the code is written as text
 
@@ -123,7 +142,9 @@ def test_unit_list_filters_and_the_export_holds_exactly_the_filtered_rows(world)
     assert sorted(r[1] for r in rows) == sorted(["天河区测试局", "天河区测试局下属中心", "天河区测试研究所"])
 
     rows = data_rows(sheet_rows(client.get(url, {"q": world.tianhe_child.uscc[:12], "export": "xlsx"})))
-    assert {r[0] for r in rows} <= {u.uscc for u in Unit.objects.filter(uscc__startswith=world.tianhe_child.uscc[:12])}
+    assert {r[0] for r in rows} <= {
+        u.uscc for u in Unit.objects.filter(uscc__startswith=world.tianhe_child.uscc[:12])
+    }
     assert world.tianhe_child.uscc in {r[0] for r in rows}
 
     rows = data_rows(sheet_rows(client.get(url, {"q": "下属", "export": "xlsx"})))
@@ -147,7 +168,9 @@ def test_unit_list_division_filter_cannot_reach_outside_the_scope(world):
     client = client_for(world.users.tianhe_reviewer)
     page = html(client.get(reverse("orgs:unit_list"), {"division": "440104"}))
     assert "越秀区测试局" not in page
-    rows = data_rows(sheet_rows(client.get(reverse("orgs:unit_list"), {"division": "440104", "export": "xlsx"})))
+    rows = data_rows(
+        sheet_rows(client.get(reverse("orgs:unit_list"), {"division": "440104", "export": "xlsx"}))
+    )
     assert all("越秀" not in str(cell) for r in rows for cell in r)
     assert ">越秀区<" not in page  # not even offered in the division drop-down
 
@@ -161,9 +184,16 @@ def test_unit_list_sorts(world):
 
 def test_parent_in_another_jurisdiction_is_never_named(world):
     """A city reviewer puts a 天河区 unit under a 越秀区 one: 天河区 users must not see that name."""
-    unit = services.unit_set_up(actor=world.users.city_reviewer, uscc=next_uscc("440106"), name="天河区跨区挂靠单位",
-                                category=UnitCategory.OTHER, funding_form="full", jurisdiction="440106",
-                                set_up_on=ON, parent=world.yuexiu_unit.uscc)
+    unit = services.unit_set_up(
+        actor=world.users.city_reviewer,
+        uscc=next_uscc("440106"),
+        name="天河区跨区挂靠单位",
+        category=UnitCategory.OTHER,
+        funding_form="full",
+        jurisdiction="440106",
+        set_up_on=ON,
+        parent=world.yuexiu_unit.uscc,
+    )
     client = client_for(world.users.tianhe_reviewer)
     for response in (
         client.get(reverse("orgs:unit_list")),
@@ -183,7 +213,9 @@ def test_parent_in_another_jurisdiction_is_never_named(world):
 
 def test_unit_tree_as_of_a_date_nests_by_parent_and_exports(world):
     actor = world.users.tianhe_reviewer
-    services.unit_rename(actor=actor, unit_id=world.tianhe_unit.pk, name="天河区更名局", on=dt.date(2022, 6, 1))
+    services.unit_rename(
+        actor=actor, unit_id=world.tianhe_unit.pk, name="天河区更名局", on=dt.date(2022, 6, 1)
+    )
     client = client_for(actor)
     url = reverse("orgs:unit_tree")
 
@@ -196,7 +228,10 @@ def test_unit_tree_as_of_a_date_nests_by_parent_and_exports(world):
     assert html(client.get(url, {"as_of": "2009-01-01"})).count("data-href=") == 0
 
     rows = data_rows(sheet_rows(client.get(url, {"as_of": "2023-01-01", "export": "xlsx"})))
-    assert [(r[0], r[2].strip("\u3000└ ")) for r in rows] == [(1, "天河区更名局"), (2, "天河区测试局下属中心")]
+    assert [(r[0], r[2].strip("\u3000└ ")) for r in rows] == [
+        (1, "天河区更名局"),
+        (2, "天河区测试局下属中心"),
+    ]
     assert rows[1][3] == "天河区更名局"  # the parent column
 
 
@@ -206,7 +241,9 @@ def test_unit_tree_as_of_a_date_nests_by_parent_and_exports(world):
 def test_unit_detail_has_header_tabs_history_children_and_audit(quotas):
     world = quotas
     actor = world.users.tianhe_reviewer
-    services.unit_rename(actor=actor, unit_id=world.tianhe_unit.pk, name="天河区更名局", on=dt.date(2024, 6, 1))
+    services.unit_rename(
+        actor=actor, unit_id=world.tianhe_unit.pk, name="天河区更名局", on=dt.date(2024, 6, 1)
+    )
     response = client_for(actor).get(reverse("orgs:unit_detail", args=[world.tianhe_unit.pk]))
     page = html(response)
     assert "天河区更名局" in page and world.tianhe_unit.uscc in page
@@ -227,32 +264,46 @@ def test_unit_detail_has_header_tabs_history_children_and_audit(quotas):
 
 def test_unit_detail_audit_tab_is_limited_to_the_actor_scope(world):
     """Events written with a scope_path above the user's jurisdiction are not shown."""
-    from bianzhi.common import audit
     from django.db import transaction
 
+    from bianzhi.common import audit
+
     with transaction.atomic():
-        audit.record(world.users.province_admin, audit.Entry(
-            action="unit.note", scope_path="440000/", object_type="orgs.unit",
-            object_id=str(world.tianhe_unit.pk), object_repr="越秀区测试局",
-        ))
-    page = html(client_for(world.users.tianhe_reviewer).get(
-        reverse("orgs:unit_detail", args=[world.tianhe_unit.pk])))
+        audit.record(
+            world.users.province_admin,
+            audit.Entry(
+                action="unit.note",
+                scope_path="440000/",
+                object_type="orgs.unit",
+                object_id=str(world.tianhe_unit.pk),
+                object_repr="越秀区测试局",
+            ),
+        )
+    page = html(
+        client_for(world.users.tianhe_reviewer).get(reverse("orgs:unit_detail", args=[world.tianhe_unit.pk]))
+    )
     assert "越秀区测试局" not in page
-    page = html(client_for(world.users.province_admin).get(
-        reverse("orgs:unit_detail", args=[world.tianhe_unit.pk])))
+    page = html(
+        client_for(world.users.province_admin).get(reverse("orgs:unit_detail", args=[world.tianhe_unit.pk]))
+    )
     assert 'data-action="unit.note"' in page
 
 
 def test_unit_operator_has_no_audit_tab_and_no_action_buttons(world):
-    page = html(client_for(world.users.tianhe_operator).get(
-        reverse("orgs:unit_detail", args=[world.tianhe_unit.pk])))
+    page = html(
+        client_for(world.users.tianhe_operator).get(reverse("orgs:unit_detail", args=[world.tianhe_unit.pk]))
+    )
     assert 'id="pane-audit"' not in page
     assert 'data-testid="unit-actions"' not in page
 
 
-@pytest.mark.parametrize("name", ["unit_detail", "unit_rename", "unit_merge", "unit_abolish", "unit_establishment"])
+@pytest.mark.parametrize(
+    "name", ["unit_detail", "unit_rename", "unit_merge", "unit_abolish", "unit_establishment"]
+)
 def test_out_of_scope_unit_pages_are_404(world, name):
-    response = client_for(world.users.tianhe_reviewer).get(reverse(f"orgs:{name}", args=[world.yuexiu_unit.pk]))
+    response = client_for(world.users.tianhe_reviewer).get(
+        reverse(f"orgs:{name}", args=[world.yuexiu_unit.pk])
+    )
     assert response.status_code == 404
     assert "越秀区测试局" not in response.content.decode("utf-8")
 
@@ -264,7 +315,10 @@ def test_unit_operator_cannot_open_a_sibling_unit(world):
 
 
 def test_missing_unit_is_404(world):
-    assert client_for(world.users.province_admin).get(reverse("orgs:unit_detail", args=[999999])).status_code == 404
+    assert (
+        client_for(world.users.province_admin).get(reverse("orgs:unit_detail", args=[999999])).status_code
+        == 404
+    )
 
 
 # ---------------------------------------------------------------------------------- unit forms
@@ -277,19 +331,29 @@ def test_set_up_rename_abolish_through_the_forms_write_audit_rows(world):
     assert 'type="date"' in page
     assert_csp_friendly(page)
 
-    response = client.post(reverse("orgs:unit_new"), {
-        "uscc": uscc, "name": "天河区新设中心", "category": UnitCategory.PUBLIC_INSTITUTION, "funding_form": "full",
-        "jurisdiction": "440106", "parent": world.tianhe_unit.uscc, "set_up_on": "2024-03-01",
-        "document_ref": "穗天编〔2024〕1号",
-    })
+    response = client.post(
+        reverse("orgs:unit_new"),
+        {
+            "uscc": uscc,
+            "name": "天河区新设中心",
+            "category": UnitCategory.PUBLIC_INSTITUTION,
+            "funding_form": "full",
+            "jurisdiction": "440106",
+            "parent": world.tianhe_unit.uscc,
+            "set_up_on": "2024-03-01",
+            "document_ref": "穗天编〔2024〕1号",
+        },
+    )
     unit = Unit.objects.get(uscc=uscc)
     assert response.status_code == 302 and response["Location"] == reverse("orgs:unit_detail", args=[unit.pk])
     assert unit.parent_id == world.tianhe_unit.pk and unit.set_up_on == dt.date(2024, 3, 1)
     assert list(audit_rows().values_list("action", flat=True)) == ["unit.set_up"]
     assert "天河区新设中心" in html(client.get(response["Location"]))  # the success message and the header
 
-    response = client.post(reverse("orgs:unit_rename", args=[unit.pk]),
-                           {"name": "天河区改名中心", "on": "2024-09-01", "document_ref": ""})
+    response = client.post(
+        reverse("orgs:unit_rename", args=[unit.pk]),
+        {"name": "天河区改名中心", "on": "2024-09-01", "document_ref": ""},
+    )
     assert response.status_code == 302
     unit.refresh_from_db()
     assert unit.name == "天河区改名中心"
@@ -312,10 +376,17 @@ def test_bad_uscc_shows_the_error_message_keeps_the_input_and_writes_nothing(wor
     good = next_uscc("440106")
     bad = good[:-1] + ("0" if good[-1] != "0" else "1")
     units, events = Unit.objects.count(), audit_rows().count()
-    response = client.post(reverse("orgs:unit_new"), {
-        "uscc": bad, "name": "天河区坏码中心", "category": UnitCategory.OTHER, "funding_form": "self",
-        "jurisdiction": "440106", "set_up_on": "2024-03-01",
-    })
+    response = client.post(
+        reverse("orgs:unit_new"),
+        {
+            "uscc": bad,
+            "name": "天河区坏码中心",
+            "category": UnitCategory.OTHER,
+            "funding_form": "self",
+            "jurisdiction": "440106",
+            "set_up_on": "2024-03-01",
+        },
+    )
     assert response.status_code == 422
     page = html(response)
     assert escape(message_for("uscc_checksum")) in page
@@ -326,10 +397,18 @@ def test_bad_uscc_shows_the_error_message_keeps_the_input_and_writes_nothing(wor
 
 def test_every_violation_is_shown_next_to_its_field(world):
     client = client_for(world.users.tianhe_reviewer)
-    response = client.post(reverse("orgs:unit_new"), {
-        "uscc": "123", "name": "天河区测试局", "category": UnitCategory.OTHER, "funding_form": "self",
-        "jurisdiction": "440106", "set_up_on": "2024-03-01", "parent": next_uscc("440106"),
-    })
+    response = client.post(
+        reverse("orgs:unit_new"),
+        {
+            "uscc": "123",
+            "name": "天河区测试局",
+            "category": UnitCategory.OTHER,
+            "funding_form": "self",
+            "jurisdiction": "440106",
+            "set_up_on": "2024-03-01",
+            "parent": next_uscc("440106"),
+        },
+    )
     page = html(response)
     assert escape(message_for("uscc_length")) in page
     assert escape(message_for("parent_not_found")) in page
@@ -337,12 +416,15 @@ def test_every_violation_is_shown_next_to_its_field(world):
 
 def test_rename_to_a_taken_name_and_a_date_before_the_current_state(world):
     client = client_for(world.users.tianhe_reviewer)
-    response = client.post(reverse("orgs:unit_rename", args=[world.tianhe_unit.pk]),
-                           {"name": "天河区测试局下属中心", "on": "2024-01-01"})
+    response = client.post(
+        reverse("orgs:unit_rename", args=[world.tianhe_unit.pk]),
+        {"name": "天河区测试局下属中心", "on": "2024-01-01"},
+    )
     assert response.status_code == 422
     assert escape(message_for("unit_name_taken")) in html(response)
-    response = client.post(reverse("orgs:unit_rename", args=[world.tianhe_unit.pk]),
-                           {"name": "天河区新名", "on": "2001-01-01"})
+    response = client.post(
+        reverse("orgs:unit_rename", args=[world.tianhe_unit.pk]), {"name": "天河区新名", "on": "2001-01-01"}
+    )
     assert response.status_code == 422
     assert escape(message_for("date_not_after_previous", previous="2010-01-01")) in html(response)
     assert not audit_rows().exists()
@@ -354,8 +436,9 @@ def test_merge_form_merges_units_of_the_scope(world):
     client = client_for(actor)
     page = html(client.get(reverse("orgs:unit_merge", args=[world.tianhe_unit.pk])))
     assert "天河区待合并办" in page and "越秀区测试局" not in page
-    response = client.post(reverse("orgs:unit_merge", args=[world.tianhe_unit.pk]),
-                           {"sources": [other.pk], "on": "2024-05-01"})
+    response = client.post(
+        reverse("orgs:unit_merge", args=[world.tianhe_unit.pk]), {"sources": [other.pk], "on": "2024-05-01"}
+    )
     assert response.status_code == 302
     other.refresh_from_db()
     assert other.status == UnitStatus.MERGED and other.merged_into_id == world.tianhe_unit.pk
@@ -364,8 +447,10 @@ def test_merge_form_merges_units_of_the_scope(world):
 
 def test_merge_form_refuses_units_outside_the_scope(world):
     client = client_for(world.users.tianhe_reviewer)
-    response = client.post(reverse("orgs:unit_merge", args=[world.tianhe_unit.pk]),
-                           {"sources": [world.yuexiu_unit.pk], "on": "2024-05-01"})
+    response = client.post(
+        reverse("orgs:unit_merge", args=[world.tianhe_unit.pk]),
+        {"sources": [world.yuexiu_unit.pk], "on": "2024-05-01"},
+    )
     assert response.status_code == 422
     assert "越秀区测试局" not in html(response)
     world.yuexiu_unit.refresh_from_db()
@@ -376,8 +461,9 @@ def test_merge_form_refuses_units_outside_the_scope(world):
 def test_set_establishment_form(world):
     client = client_for(world.users.tianhe_reviewer)
     url = reverse("orgs:unit_establishment", args=[world.tianhe_unit.pk])
-    response = client.post(url, {"kind": EstablishmentKind.ADMINISTRATIVE, "approved": "20", "actual": "18",
-                                 "on": "2024-02-01"})
+    response = client.post(
+        url, {"kind": EstablishmentKind.ADMINISTRATIVE, "approved": "20", "actual": "18", "on": "2024-02-01"}
+    )
     assert response.status_code == 302
     quota = EstablishmentQuota.objects.get(unit=world.tianhe_unit, valid_to__isnull=True)
     assert (quota.approved, quota.actual, quota.valid_from) == (20, 18, dt.date(2024, 2, 1))
@@ -385,18 +471,25 @@ def test_set_establishment_form(world):
     page = html(client.get(url, {"kind": EstablishmentKind.ADMINISTRATIVE}))
     assert 'value="20"' in page and 'value="18"' in page
 
-    response = client.post(url, {"kind": EstablishmentKind.ADMINISTRATIVE, "approved": "-1", "actual": "x",
-                                 "on": "2024-03-01"})
+    response = client.post(
+        url, {"kind": EstablishmentKind.ADMINISTRATIVE, "approved": "-1", "actual": "x", "on": "2024-03-01"}
+    )
     assert response.status_code == 422
     assert EstablishmentQuota.objects.filter(unit=world.tianhe_unit).count() == 1
 
 
-@pytest.mark.parametrize("name,data", [
-    ("unit_rename", {"name": "x", "on": "2024-01-01"}),
-    ("unit_abolish", {"on": "2024-01-01"}),
-    ("unit_merge", {"on": "2024-01-01"}),
-    ("unit_establishment", {"kind": "administrative", "approved": "1", "actual": "1", "on": "2024-01-01"}),
-])
+@pytest.mark.parametrize(
+    "name,data",
+    [
+        ("unit_rename", {"name": "x", "on": "2024-01-01"}),
+        ("unit_abolish", {"on": "2024-01-01"}),
+        ("unit_merge", {"on": "2024-01-01"}),
+        (
+            "unit_establishment",
+            {"kind": "administrative", "approved": "1", "actual": "1", "on": "2024-01-01"},
+        ),
+    ],
+)
 def test_supervisor_gets_403_on_the_unit_forms(world, name, data):
     client = client_for(world.users.tianhe_supervisor)
     url = reverse(f"orgs:{name}", args=[world.tianhe_unit.pk])
@@ -412,9 +505,17 @@ def test_supervisor_gets_403_on_the_unit_forms(world, name, data):
 def test_supervisor_gets_403_on_set_up_and_sees_no_buttons(world):
     client = client_for(world.users.tianhe_supervisor)
     units = Unit.objects.count()
-    response = client.post(reverse("orgs:unit_new"), {
-        "uscc": next_uscc("440106"), "name": "监督新设", "category": "other", "funding_form": "self",
-        "jurisdiction": "440106", "set_up_on": "2024-03-01"})
+    response = client.post(
+        reverse("orgs:unit_new"),
+        {
+            "uscc": next_uscc("440106"),
+            "name": "监督新设",
+            "category": "other",
+            "funding_form": "self",
+            "jurisdiction": "440106",
+            "set_up_on": "2024-03-01",
+        },
+    )
     assert response.status_code == 403
     assert Unit.objects.count() == units
     assert client.get(reverse("orgs:unit_import")).status_code == 403
@@ -477,8 +578,13 @@ def test_establishment_export_holds_the_filtered_rows(quotas):
 @pytest.fixture
 def person(world):
     number = make_resident_id("440106", dt.date(1990, 5, 17), 123)
-    person = services.person_create(actor=world.users.tianhe_reviewer, id_number=number, name="张三",
-                                    unit_id=world.tianhe_unit.pk, education="bachelor")
+    person = services.person_create(
+        actor=world.users.tianhe_reviewer,
+        id_number=number,
+        name="张三",
+        unit_id=world.tianhe_unit.pk,
+        education="bachelor",
+    )
     return person
 
 
@@ -506,8 +612,10 @@ def test_people_of_another_district_are_404_and_never_listed(world, person):
 def test_person_new_form_registers_and_reports_a_bad_id(world):
     client = client_for(world.users.tianhe_reviewer)
     number = make_resident_id("440106", dt.date(1985, 2, 3), 44)
-    response = client.post(reverse("orgs:person_new"), {"id_number": number, "name": "李四",
-                                                        "unit": world.tianhe_child.uscc, "education": ""})
+    response = client.post(
+        reverse("orgs:person_new"),
+        {"id_number": number, "name": "李四", "unit": world.tianhe_child.uscc, "education": ""},
+    )
     person = Person.objects.get(name="李四")
     assert response.status_code == 302
     assert person.unit_id == world.tianhe_child.pk and person.birth_date == dt.date(1985, 2, 3)
@@ -517,8 +625,14 @@ def test_person_new_form_registers_and_reports_a_bad_id(world):
     response = client.post(reverse("orgs:person_new"), {"id_number": bad, "name": "王五"})
     assert response.status_code == 422
     assert escape(message_for("id_checksum")) in html(response)
-    response = client.post(reverse("orgs:person_new"), {"id_number": make_resident_id("440106", dt.date(1980, 1, 1), 5),
-                                                        "name": "赵六", "unit": world.yuexiu_unit.uscc})
+    response = client.post(
+        reverse("orgs:person_new"),
+        {
+            "id_number": make_resident_id("440106", dt.date(1980, 1, 1), 5),
+            "name": "赵六",
+            "unit": world.yuexiu_unit.uscc,
+        },
+    )
     assert response.status_code == 422
     assert escape(message_for("unit_not_found")) in html(response)
     assert not Person.objects.filter(name__in=["王五", "赵六"]).exists()
@@ -580,10 +694,26 @@ def _sheet_xml(content: bytes) -> bytes:
 def test_import_dry_run_then_confirm(world, upload_dir):
     client = client_for(world.users.tianhe_reviewer)
     uscc = next_uscc("440106")
-    data = template_workbook([[uscc, "天河区导入中心", world.tianhe_unit.uscc, "440106", "事业单位", "财政全额拨款",
-                               None, 12, None, 9]])
-    response = client.post(reverse("orgs:unit_import"), {
-        "action": "upload", "file": SimpleUploadedFile("单位.xlsx", data, content_type=XLSX)})
+    data = template_workbook(
+        [
+            [
+                uscc,
+                "天河区导入中心",
+                world.tianhe_unit.uscc,
+                "440106",
+                "事业单位",
+                "财政全额拨款",
+                None,
+                12,
+                None,
+                9,
+            ]
+        ]
+    )
+    response = client.post(
+        reverse("orgs:unit_import"),
+        {"action": "upload", "file": SimpleUploadedFile("单位.xlsx", data, content_type=XLSX)},
+    )
     page = html(response)
     assert response.status_code == 200
     assert 'data-testid="import-preview"' in page and "天河区导入中心" in page
@@ -613,13 +743,24 @@ def test_import_dry_run_then_confirm(world, upload_dir):
 def test_import_report_lists_every_bad_row_and_exports_it(world, upload_dir):
     client = client_for(world.users.tianhe_reviewer)
     good = next_uscc("440106")
-    data = template_workbook([
-        [good[:-1] + ("0" if good[-1] != "0" else "1"), "坏码单位", None, "440106", "党政机关", "财政全额拨款"],
-        [next_uscc("440104"), "越界单位", None, "440104", "党政机关", "财政全额拨款"],
-        [next_uscc("440106"), "好单位", None, "440106", "政府", "财政全额拨款"],
-    ])
-    response = client.post(reverse("orgs:unit_import"), {
-        "action": "upload", "file": SimpleUploadedFile("units.xlsx", data, content_type=XLSX)})
+    data = template_workbook(
+        [
+            [
+                good[:-1] + ("0" if good[-1] != "0" else "1"),
+                "坏码单位",
+                None,
+                "440106",
+                "党政机关",
+                "财政全额拨款",
+            ],
+            [next_uscc("440104"), "越界单位", None, "440104", "党政机关", "财政全额拨款"],
+            [next_uscc("440106"), "好单位", None, "440106", "政府", "财政全额拨款"],
+        ]
+    )
+    response = client.post(
+        reverse("orgs:unit_import"),
+        {"action": "upload", "file": SimpleUploadedFile("units.xlsx", data, content_type=XLSX)},
+    )
     assert response.status_code == 422
     page = html(response)
     errors = page.split('data-testid="import-errors"')[1].split("</table>")[0]
@@ -629,7 +770,11 @@ def test_import_report_lists_every_bad_row_and_exports_it(world, upload_dir):
     assert 'data-testid="confirm-form"' not in page
     sha = re.search(r"sha256=([0-9a-f]{64})", page).group(1)
     report = data_rows(sheet_rows(client.get(reverse("orgs:unit_import_report"), {"sha256": sha})))
-    assert [(r[0], r[3]) for r in report] == [(2, "uscc_checksum"), (3, "division_not_found"), (4, "invalid_choice")]
+    assert [(r[0], r[3]) for r in report] == [
+        (2, "uscc_checksum"),
+        (3, "division_not_found"),
+        (4, "invalid_choice"),
+    ]
     assert report[1][1] == "行政区划代码" and report[1][2] == "440104"
     assert not Unit.objects.filter(name__in=["坏码单位", "越界单位", "好单位"]).exists()
 
@@ -642,8 +787,12 @@ def test_import_report_lists_every_bad_row_and_exports_it(world, upload_dir):
 def test_import_confirm_needs_the_session_that_uploaded_the_file(world, upload_dir):
     uploader = client_for(world.users.tianhe_reviewer)
     data = template_workbook([[next_uscc("440106"), "天河区导入二", None, "440106", "其他", "自收自支"]])
-    page = html(uploader.post(reverse("orgs:unit_import"), {
-        "action": "upload", "file": SimpleUploadedFile("u.xlsx", data, content_type=XLSX)}))
+    page = html(
+        uploader.post(
+            reverse("orgs:unit_import"),
+            {"action": "upload", "file": SimpleUploadedFile("u.xlsx", data, content_type=XLSX)},
+        )
+    )
     sha = re.search(r'name="sha256" value="([0-9a-f]{64})"', page).group(1)
     other = client_for(world.users.tianhe_admin)
     response = other.post(reverse("orgs:unit_import"), {"action": "confirm", "sha256": sha})
@@ -654,18 +803,27 @@ def test_import_confirm_needs_the_session_that_uploaded_the_file(world, upload_d
 
 def test_import_refuses_other_file_types_and_roles(world, upload_dir):
     client = client_for(world.users.tianhe_reviewer)
-    response = client.post(reverse("orgs:unit_import"), {
-        "action": "upload", "file": SimpleUploadedFile("units.exe", b"MZ", content_type="application/octet-stream")})
+    response = client.post(
+        reverse("orgs:unit_import"),
+        {
+            "action": "upload",
+            "file": SimpleUploadedFile("units.exe", b"MZ", content_type="application/octet-stream"),
+        },
+    )
     assert response.status_code == 422 and 'data-testid="form-errors"' in html(response)
     assert client_for(world.users.tianhe_operator).get(reverse("orgs:unit_import")).status_code == 403
-    assert client_for(world.users.tianhe_supervisor).get(reverse("orgs:unit_import_template")).status_code == 403
+    assert (
+        client_for(world.users.tianhe_supervisor).get(reverse("orgs:unit_import_template")).status_code == 403
+    )
 
 
 # ---------------------------------------------------------------------------------- every page
 
 
-@pytest.mark.parametrize("name", ["unit_list", "unit_tree", "establishment_list", "person_list", "unit_new",
-                                  "person_new", "unit_import"])
+@pytest.mark.parametrize(
+    "name",
+    ["unit_list", "unit_tree", "establishment_list", "person_list", "unit_new", "person_new", "unit_import"],
+)
 def test_pages_render_without_inline_script_or_style(world, name):
     page = html(client_for(world.users.tianhe_reviewer).get(reverse(f"orgs:{name}")))
     assert_csp_friendly(page)

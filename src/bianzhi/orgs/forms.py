@@ -6,7 +6,7 @@ is put back on the form next to the field it names (:func:`add_service_errors`).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
@@ -110,7 +110,9 @@ class UnitFilterForm(StyledForm):
 
     def __init__(self, *args: Any, divisions: Any = (), base_depth: int = 0, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["division"].choices = with_blank(division_choices(divisions, base_depth=base_depth))
+        cast(forms.ChoiceField, self.fields["division"]).choices = with_blank(
+            division_choices(divisions, base_depth=base_depth)
+        )
 
     def selector_params(self) -> dict[str, str]:
         status = self.value_of("status", UnitStatus.ACTIVE)
@@ -131,7 +133,9 @@ class UnitTreeFilterForm(StyledForm):
 
     def __init__(self, *args: Any, divisions: Any = (), base_depth: int = 0, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["division"].choices = with_blank(division_choices(divisions, base_depth=base_depth))
+        cast(forms.ChoiceField, self.fields["division"]).choices = with_blank(
+            division_choices(divisions, base_depth=base_depth)
+        )
 
 
 class EstablishmentFilterForm(StyledForm):
@@ -153,7 +157,9 @@ class EstablishmentFilterForm(StyledForm):
 
     def __init__(self, *args: Any, divisions: Any = (), base_depth: int = 0, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["division"].choices = with_blank(division_choices(divisions, base_depth=base_depth))
+        cast(forms.ChoiceField, self.fields["division"]).choices = with_blank(
+            division_choices(divisions, base_depth=base_depth)
+        )
 
 
 class PersonFilterForm(StyledForm):
@@ -196,7 +202,9 @@ class UnitSetUpForm(StyledForm):
 
     def __init__(self, *args: Any, divisions: Any = (), base_depth: int = 0, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["jurisdiction"].choices = division_choices(divisions, base_depth=base_depth)
+        cast(forms.ChoiceField, self.fields["jurisdiction"]).choices = division_choices(
+            divisions, base_depth=base_depth
+        )
 
 
 class UnitRenameForm(StyledForm):
@@ -205,8 +213,15 @@ class UnitRenameForm(StyledForm):
     document_ref = forms.CharField(label=_("Document reference"), required=False, max_length=100)
 
 
+class UnitsField(forms.ModelMultipleChoiceField):
+    """Units shown as ``name（code）``."""
+
+    def label_from_instance(self, obj: Any) -> str:
+        return f"{obj.name}（{obj.uscc}）"
+
+
 class UnitMergeForm(StyledForm):
-    sources = forms.ModelMultipleChoiceField(
+    sources = UnitsField(
         label=_("Units merged into this unit"),
         queryset=Unit.objects.none(),
         widget=forms.SelectMultiple(attrs={"size": 10}),
@@ -218,8 +233,7 @@ class UnitMergeForm(StyledForm):
     def __init__(self, *args: Any, candidates: Any = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if candidates is not None:
-            self.fields["sources"].queryset = candidates
-        self.fields["sources"].label_from_instance = lambda u: f"{u.name}（{u.uscc}）"
+            cast(UnitsField, self.fields["sources"]).queryset = candidates
 
 
 class UnitAbolishForm(StyledForm):
@@ -274,7 +288,7 @@ class PersonForm(StyledForm):
             del self.fields["unit"]
             del self.fields["jurisdiction"]
         else:
-            self.fields["jurisdiction"].choices = with_blank(
+            cast(forms.ChoiceField, self.fields["jurisdiction"]).choices = with_blank(
                 division_choices(divisions, base_depth=base_depth), "---------"
             )
 

@@ -177,6 +177,7 @@ def _unit_export(qs: QuerySet[Unit], actor: Any) -> HttpResponse:
     ]
 
     def rows() -> Iterator[list[Any]]:
+        u: Any  # annotated with approved_total and actual_total
         for u in qs.iterator(chunk_size=2000):
             yield [
                 u.uscc,
@@ -708,6 +709,7 @@ def _establishment_export(
     ]
 
     def rows() -> Iterator[list[Any]]:
+        quota: Any  # annotated with vacancies_n and over_n
         for quota in qs.iterator(chunk_size=2000):
             yield [
                 quota.unit.uscc,
