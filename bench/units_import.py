@@ -43,8 +43,18 @@ DIVISIONS = ROOT / "src" / "bianzhi" / "divisions" / "data" / "guangdong.yaml"
 DOCS = ROOT / "docs" / "benchmarks.md"
 BEGIN, END = "<!-- bench/units_import.py: begin -->", "<!-- bench/units_import.py: end -->"
 
-HEADERS = ["统一社会信用代码", "单位名称", "上级单位代码", "行政区划代码", "单位类别", "经费形式",
-           "行政编制数", "事业编制数", "政法专项编制数", "实有在编人数"]
+HEADERS = [
+    "统一社会信用代码",
+    "单位名称",
+    "上级单位代码",
+    "行政区划代码",
+    "单位类别",
+    "经费形式",
+    "行政编制数",
+    "事业编制数",
+    "政法专项编制数",
+    "实有在编人数",
+]
 
 
 def peak_rss_mib() -> float:
@@ -85,7 +95,9 @@ def write_workbook(path: Path, rows: int) -> None:
             sheet.write_number(r, 9, 18 + i % 11)
         else:  # its sub-units: public institutions
             funding = ("财政全额拨款", "财政差额拨款", "自收自支")[i % 3]
-            sheet.write_row(r, 0, [uscc, f"{name}第{i // 10}局下属中心{i % 10}", bureau, code, "事业单位", funding])
+            sheet.write_row(
+                r, 0, [uscc, f"{name}第{i // 10}局下属中心{i % 10}", bureau, code, "事业单位", funding]
+            )
             sheet.write_number(r, 7, 5 + i % 23)
             sheet.write_number(r, 9, 4 + i % 19)
     workbook.close()
@@ -128,8 +140,12 @@ def phase_parse(path: Path) -> dict[str, Any]:
     workbook = CalamineWorkbook.from_path(str(path))
     grid = workbook.get_sheet_by_index(0).to_python(skip_empty_area=False)
     seconds = time.perf_counter() - started
-    return {"seconds": seconds, "peak_rss_mib": peak_rss_mib(), "baseline_rss_mib": baseline,
-            "rows": len(grid) - 1}
+    return {
+        "seconds": seconds,
+        "peak_rss_mib": peak_rss_mib(),
+        "baseline_rss_mib": baseline,
+        "rows": len(grid) - 1,
+    }
 
 
 def phase_import(path: Path, dry_run: bool) -> dict[str, Any]:
@@ -145,14 +161,21 @@ def phase_import(path: Path, dry_run: bool) -> dict[str, Any]:
     seconds = time.perf_counter() - started
     if result.errors:
         raise SystemExit(f"import rejected: {[e.as_dict() for e in result.errors[:5]]}")
-    return {"seconds": seconds, "peak_rss_mib": peak_rss_mib(), "baseline_rss_mib": baseline,
-            **result.counts()}
+    return {
+        "seconds": seconds,
+        "peak_rss_mib": peak_rss_mib(),
+        "baseline_rss_mib": baseline,
+        **result.counts(),
+    }
 
 
 def run_phase(name: str, path: Path, env: dict[str, str]) -> dict[str, Any]:
     answer = subprocess.run(
-        [sys.executable, __file__, "--phase", name, "--file", str(path)], env=env, check=True,
-        capture_output=True, text=True,
+        [sys.executable, __file__, "--phase", name, "--file", str(path)],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
     )
     return json.loads(answer.stdout.strip().splitlines()[-1])
 
@@ -166,8 +189,15 @@ def temporary_postgres(url: str) -> tuple[str, Any]:
 
     parts = urlsplit(url)
     name = f"bianzhi_bench_{uuid.uuid4().hex[:8]}"
-    admin = urlunsplit((parts.scheme.replace("postgresql", "postgresql"), parts.netloc,
-                        parts.path or "/postgres", parts.query, ""))
+    admin = urlunsplit(
+        (
+            parts.scheme.replace("postgresql", "postgresql"),
+            parts.netloc,
+            parts.path or "/postgres",
+            parts.query,
+            "",
+        )
+    )
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
 
@@ -199,13 +229,20 @@ def machine() -> dict[str, str]:
     except OSError:
         pass
     return {
-        "cpu": cpu, "cores": str(os.cpu_count()), "ram": ram, "os": platform.platform(),
-        "python": platform.python_version(), "sqlite": sqlite3.sqlite_version,
-        "django": metadata.version("django"), "python-calamine": metadata.version("python-calamine"),
+        "cpu": cpu,
+        "cores": str(os.cpu_count()),
+        "ram": ram,
+        "os": platform.platform(),
+        "python": platform.python_version(),
+        "sqlite": sqlite3.sqlite_version,
+        "django": metadata.version("django"),
+        "python-calamine": metadata.version("python-calamine"),
     }
 
 
-def render(rows: int, size: int, results: dict[str, dict[str, Any]], info: dict[str, str], database: str) -> str:
+def render(
+    rows: int, size: int, results: dict[str, dict[str, Any]], info: dict[str, str], database: str
+) -> str:
     parse = results["parse"]["seconds"]
     lines = [
         f"### Units import, {rows:,} rows ({size / 1024 / 1024:.1f} MiB .xlsx) — {database}",
@@ -221,18 +258,25 @@ def render(rows: int, size: int, results: dict[str, dict[str, Any]], info: dict[
         "| phase | seconds | rows/s | × parse | peak RSS (MiB) |",
         "|---|---:|---:|---:|---:|",
     ]
-    labels = {"parse": "calamine parse (floor)", "dry-run": "import, dry run (read + validate + preview)",
-              "commit": "import, commit (all writes + audit)", "re-import": "re-import of the same file (no-op)"}
+    labels = {
+        "parse": "calamine parse (floor)",
+        "dry-run": "import, dry run (read + validate + preview)",
+        "commit": "import, commit (all writes + audit)",
+        "re-import": "re-import of the same file (no-op)",
+    }
     for name in ("parse", "dry-run", "commit", "re-import"):
         r = results[name]
-        lines.append(f"| {labels[name]} | {r['seconds']:.2f} | {rows / r['seconds']:,.0f} | "
-                     f"{r['seconds'] / parse:.1f} | {r['peak_rss_mib']:.0f} |")
+        lines.append(
+            f"| {labels[name]} | {r['seconds']:.2f} | {rows / r['seconds']:,.0f} | "
+            f"{r['seconds'] / parse:.1f} | {r['peak_rss_mib']:.0f} |"
+        )
     commit = results["commit"]
     lines += [
         "",
-        f"The commit wrote {commit['created']:,} units, {commit['created']:,} unit versions, their quotas and "
-        f"{commit['created'] + 1:,} audit events (SM3 hash chain) in one transaction. Peak RSS is the whole "
-        f"process (Django loaded: ~{results['commit']['baseline_rss_mib']:.0f} MiB before the import).",
+        f"The commit wrote {commit['created']:,} units, {commit['created']:,} unit versions, their "
+        f"quotas and {commit['created'] + 1:,} audit events (SM3 hash chain) in one transaction. Peak RSS "
+        f"is the whole process (Django loaded: ~{results['commit']['baseline_rss_mib']:.0f} MiB before "
+        "the import).",
     ]
     return "\n".join(lines) + "\n"
 
@@ -244,9 +288,11 @@ def write_docs(section: str, database: str) -> None:
     if DOCS.exists():
         text = DOCS.read_text(encoding="utf-8")
     else:
-        text = "# Benchmarks\n\nMeasured figures of bianzhi's own code, each next to its floor (the library it\n" \
-               "builds on doing the least possible work on the same input). Re-run the scripts in `bench/`\n" \
-               "to refresh them.\n\n"
+        text = (
+            "# Benchmarks\n\nMeasured figures of bianzhi's own code, each next to its floor (the library it\n"
+            "builds on doing the least possible work on the same input). Re-run the scripts in `bench/`\n"
+            "to refresh them.\n\n"
+        )
     if begin in text and end in text:
         head, rest = text.split(begin, 1)
         _old, tail = rest.split(end, 1)
@@ -263,8 +309,11 @@ def write_docs(section: str, database: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=50_000)
-    parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", ""),
-                        help="postgresql://user@host:port/db — a temporary database is created on that server")
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get("BENCH_DATABASE_URL", ""),
+        help="postgresql://user@host:port/db — a temporary database is created on that server",
+    )
     parser.add_argument("--write-docs", action="store_true", help="update docs/benchmarks.md")
     parser.add_argument("--phase", help=argparse.SUPPRESS)
     parser.add_argument("--file", help=argparse.SUPPRESS)
@@ -286,8 +335,11 @@ def main() -> None:
         path = tmpdir / "units.xlsx"
         started = time.perf_counter()
         write_workbook(path, args.rows)
-        print(f"wrote {path.name}: {args.rows:,} rows, {path.stat().st_size / 1024 / 1024:.1f} MiB "
-              f"in {time.perf_counter() - started:.1f} s", file=sys.stderr)
+        print(
+            f"wrote {path.name}: {args.rows:,} rows, {path.stat().st_size / 1024 / 1024:.1f} MiB "
+            f"in {time.perf_counter() - started:.1f} s",
+            file=sys.stderr,
+        )
         env = dict(os.environ, DJANGO_SETTINGS_MODULE="bianzhi.settings.base", BIANZHI_DATA_DIR=str(tmpdir))
         drop = None
         database = "SQLite"

@@ -40,18 +40,44 @@ from bianzhi.orgs.models import EstablishmentQuota, Unit, UnitVersion
 
 from ..factories import next_uscc
 
-HEADERS = ["统一社会信用代码", "单位名称", "上级单位代码", "行政区划代码", "单位类别", "经费形式",
-           "行政编制数", "事业编制数", "政法专项编制数", "实有在编人数"]
+HEADERS = [
+    "统一社会信用代码",
+    "单位名称",
+    "上级单位代码",
+    "行政区划代码",
+    "单位类别",
+    "经费形式",
+    "行政编制数",
+    "事业编制数",
+    "政法专项编制数",
+    "实有在编人数",
+]
 ALL_NUMERIC_USCC = "124401061000000084"  # valid, org-code check included, digits only
-ADM, PUB, POL = EstablishmentKind.ADMINISTRATIVE, EstablishmentKind.PUBLIC_INSTITUTION, EstablishmentKind.POLITICAL_LEGAL
+ADM, PUB, POL = (
+    EstablishmentKind.ADMINISTRATIVE,
+    EstablishmentKind.PUBLIC_INSTITUTION,
+    EstablishmentKind.POLITICAL_LEGAL,
+)
 
 
-def row(code: Any, name: str, division: Any = "440106", category: str = "党政机关", funding: str = "财政全额拨款",
-        parent: Any = None, adm: Any = None, pub: Any = None, pol: Any = None, actual: Any = None) -> list[Any]:
+def row(
+    code: Any,
+    name: str,
+    division: Any = "440106",
+    category: str = "党政机关",
+    funding: str = "财政全额拨款",
+    parent: Any = None,
+    adm: Any = None,
+    pub: Any = None,
+    pol: Any = None,
+    actual: Any = None,
+) -> list[Any]:
     return [code, name, parent, division, category, funding, adm, pub, pol, actual]
 
 
-def xlsx(tmp_path: Path, rows: list[list[Any]], headers: list[str] = HEADERS, name: str = "units.xlsx") -> bytes:
+def xlsx(
+    tmp_path: Path, rows: list[list[Any]], headers: list[str] = HEADERS, name: str = "units.xlsx"
+) -> bytes:
     """A workbook written by XlsxWriter: str cells as text, int/float cells as numbers."""
     path = tmp_path / name
     workbook = xlsxwriter.Workbook(str(path), {"constant_memory": True})
@@ -76,8 +102,12 @@ def csv_text(rows: list[list[Any]], headers: list[str] = HEADERS) -> str:
 
 
 def db_counts() -> tuple[int, int, int, int]:
-    return (Unit.objects.count(), UnitVersion.objects.count(), EstablishmentQuota.objects.count(),
-            AuditEvent.objects.count())
+    return (
+        Unit.objects.count(),
+        UnitVersion.objects.count(),
+        EstablishmentQuota.objects.count(),
+        AuditEvent.objects.count(),
+    )
 
 
 def only_error(result: Any) -> tuple[str, int | None, str | None]:
@@ -86,8 +116,16 @@ def only_error(result: Any) -> tuple[str, int | None, str | None]:
     return error.code, error.row, error.field
 
 
-def rejected(world: Any, tmp_path: Path, rows: list[list[Any]], *, actor: Any = None, headers: list[str] = HEADERS,
-             data: bytes | None = None, filename: str = "units.xlsx") -> Any:
+def rejected(
+    world: Any,
+    tmp_path: Path,
+    rows: list[list[Any]],
+    *,
+    actor: Any = None,
+    headers: list[str] = HEADERS,
+    data: bytes | None = None,
+    filename: str = "units.xlsx",
+) -> Any:
     """Import as the 天河区 reviewer (by default) and check that nothing at all was written."""
     before = db_counts()
     payload = data if data is not None else xlsx(tmp_path, rows, headers)
@@ -136,8 +174,11 @@ def test_uscc_stored_as_number(world, tmp_path):
 
 
 def test_all_numeric_uscc_as_text_is_accepted(world, tmp_path):
-    result = import_units(actor=world.users.tianhe_reviewer, data=xlsx(tmp_path, [row(ALL_NUMERIC_USCC, "天河区数字中心")]),
-                          filename="u.xlsx")
+    result = import_units(
+        actor=world.users.tianhe_reviewer,
+        data=xlsx(tmp_path, [row(ALL_NUMERIC_USCC, "天河区数字中心")]),
+        filename="u.xlsx",
+    )
     assert result.ok and result.created == 1
 
 
@@ -165,9 +206,13 @@ def test_parent_out_of_scope(world, tmp_path):
 
 def test_parent_cycle_in_the_file(world, tmp_path):
     a, b = next_uscc(), next_uscc()
-    result = rejected(world, tmp_path, [row(a, "甲", parent=b), row(b, "乙", parent=a), row(next_uscc(), "丙")])
+    result = rejected(
+        world, tmp_path, [row(a, "甲", parent=b), row(b, "乙", parent=a), row(next_uscc(), "丙")]
+    )
     assert [(e.code, e.row, e.field) for e in result.errors] == [
-        ("parent_cycle", 2, "上级单位代码"), ("parent_cycle", 3, "上级单位代码")]
+        ("parent_cycle", 2, "上级单位代码"),
+        ("parent_cycle", 3, "上级单位代码"),
+    ]
 
 
 def test_parent_cycle_through_registered_units(world, tmp_path):
@@ -178,15 +223,25 @@ def test_parent_cycle_through_registered_units(world, tmp_path):
 
 
 def test_duplicate_name_within_file(world, tmp_path):
-    result = rejected(world, tmp_path, [row(next_uscc(), "天河区同名中心"), row(next_uscc(), "天河区同名中心")])
+    result = rejected(
+        world, tmp_path, [row(next_uscc(), "天河区同名中心"), row(next_uscc(), "天河区同名中心")]
+    )
     assert only_error(result) == ("unit_name_duplicate_in_file", 3, "单位名称")
     assert "2" in result.errors[0].message
 
 
 def test_same_name_in_two_jurisdictions_is_fine(world, tmp_path):
-    result = import_units(actor=world.users.city_reviewer, data=xlsx(tmp_path, [
-        row(next_uscc(), "同名中心", division="440106"), row(next_uscc("440104"), "同名中心", division="440104")]),
-        filename="u.xlsx")
+    result = import_units(
+        actor=world.users.city_reviewer,
+        data=xlsx(
+            tmp_path,
+            [
+                row(next_uscc(), "同名中心", division="440106"),
+                row(next_uscc("440104"), "同名中心", division="440104"),
+            ],
+        ),
+        filename="u.xlsx",
+    )
     assert result.ok, result.errors
 
 
@@ -208,8 +263,9 @@ def test_code_of_a_unit_outside_the_jurisdiction(world, tmp_path):
 
 def test_registered_unit_cannot_change_division(world, tmp_path):
     unit = world.tianhe_unit
-    result = rejected(world, tmp_path, [row(unit.uscc, unit.name, division="440104")],
-                      actor=world.users.city_reviewer)
+    result = rejected(
+        world, tmp_path, [row(unit.uscc, unit.name, division="440104")], actor=world.users.city_reviewer
+    )
     assert only_error(result) == ("unit_division_fixed", 2, "行政区划代码")
 
 
@@ -222,8 +278,11 @@ def test_fractional_quota_refused_and_whole_float_accepted(world, tmp_path):
     result = rejected(world, tmp_path, [row(next_uscc(), "天河区甲中心", pub=1.5)])
     assert only_error(result) == ("invalid_integer", 2, "事业编制数")
     code = next_uscc()
-    ok = import_units(actor=world.users.tianhe_reviewer, filename="u.xlsx",
-                      data=xlsx(tmp_path, [row(code, "天河区乙中心", category="事业单位", pub=3.0, actual="2")]))
+    ok = import_units(
+        actor=world.users.tianhe_reviewer,
+        filename="u.xlsx",
+        data=xlsx(tmp_path, [row(code, "天河区乙中心", category="事业单位", pub=3.0, actual="2")]),
+    )
     assert ok.ok, ok.errors
     quota = EstablishmentQuota.objects.get(unit__uscc=code)
     assert (quota.kind, quota.approved, quota.actual) == (PUB, 3, 2)
@@ -232,7 +291,10 @@ def test_fractional_quota_refused_and_whole_float_accepted(world, tmp_path):
 def test_bad_choices_and_required_cells(world, tmp_path):
     result = rejected(world, tmp_path, [row(next_uscc(), "", category="行政机关", funding="全额")])
     assert [(e.code, e.field) for e in result.errors] == [
-        ("required", "单位名称"), ("invalid_choice", "单位类别"), ("invalid_choice", "经费形式")]
+        ("required", "单位名称"),
+        ("invalid_choice", "单位类别"),
+        ("invalid_choice", "经费形式"),
+    ]
     assert "党政机关" in result.errors[1].message
 
 
@@ -281,8 +343,11 @@ def test_duplicate_column(world, tmp_path):
 
 def test_optional_columns_may_be_absent(world, tmp_path):
     headers = HEADERS[:2] + HEADERS[3:6]
-    result = import_units(actor=world.users.tianhe_reviewer, filename="u.xlsx",
-                          data=xlsx(tmp_path, [[next_uscc(), "天河区精简中心", "440106", "其他", "自收自支"]], headers))
+    result = import_units(
+        actor=world.users.tianhe_reviewer,
+        filename="u.xlsx",
+        data=xlsx(tmp_path, [[next_uscc(), "天河区精简中心", "440106", "其他", "自收自支"]], headers),
+    )
     assert result.ok and result.created == 1
 
 
@@ -326,8 +391,11 @@ def test_csv_not_utf8(world, tmp_path):
 
 def test_permission(world, tmp_path):
     with pytest.raises(PermissionDenied):
-        import_units(actor=world.users.tianhe_supervisor, data=xlsx(tmp_path, [row(next_uscc(), "甲")]),
-                     filename="u.xlsx")
+        import_units(
+            actor=world.users.tianhe_supervisor,
+            data=xlsx(tmp_path, [row(next_uscc(), "甲")]),
+            filename="u.xlsx",
+        )
 
 
 # --------------------------------------------------------------------------- happy paths
@@ -340,9 +408,25 @@ def test_create_reimport_update_with_history(world, tmp_path):
     parent, child, other = next_uscc(), next_uscc(), next_uscc()
     rows = [
         # the child comes first: its parent is created later in the same file
-        row(child, "天河区导入下属中心", category="事业单位", funding="财政差额拨款", parent=parent, pub=10, actual=8),
+        row(
+            child,
+            "天河区导入下属中心",
+            category="事业单位",
+            funding="财政差额拨款",
+            parent=parent,
+            pub=10,
+            actual=8,
+        ),
         row(parent, "天河区导入局", adm=20, pol=5, actual=22),
-        row(other, "天河区导入中心", category="群团组织", parent=world.tianhe_unit.uscc, adm=0, pub=4, actual=3),
+        row(
+            other,
+            "天河区导入中心",
+            category="群团组织",
+            parent=world.tianhe_unit.uscc,
+            adm=0,
+            pub=4,
+            actual=3,
+        ),
         row(world.tianhe_child.uscc, world.tianhe_child.name, parent=world.tianhe_unit.uscc),
     ]
     data = xlsx(tmp_path, rows)
@@ -358,8 +442,15 @@ def test_create_reimport_update_with_history(world, tmp_path):
     assert created.category == UnitCategory.PUBLIC_INSTITUTION and created.funding_form == FundingForm.PARTIAL
     version = created.versions.get()
     assert (version.change, version.valid_from, version.valid_to, version.parent_id) == (
-        UnitChange.IMPORT, yesterday, None, created.parent_id)
-    quotas = {(q.unit.uscc, q.kind): (q.approved, q.actual) for q in EstablishmentQuota.objects.select_related("unit")}
+        UnitChange.IMPORT,
+        yesterday,
+        None,
+        created.parent_id,
+    )
+    quotas = {
+        (q.unit.uscc, q.kind): (q.approved, q.actual)
+        for q in EstablishmentQuota.objects.select_related("unit")
+    }
     assert quotas[(parent, ADM)] == (20, 22) and quotas[(parent, POL)] == (5, 0)
     assert quotas[(child, PUB)] == (10, 8)
     # 群团组织 → administrative, but it has none and exactly one other kind: 事业编制 carries them.
@@ -381,15 +472,23 @@ def test_create_reimport_update_with_history(world, tmp_path):
     changed = import_units(actor=actor, data=xlsx(tmp_path, rows, name="v2.xlsx"), filename="v2.xlsx")
     assert changed.ok, changed.errors
     assert (changed.created, changed.updated, changed.unchanged) == (0, 1, 3)
-    assert changed.preview[0].fields == {"单位名称": ("天河区导入局", "天河区导入改名局"), "行政编制数": (20, 25)}
+    assert changed.preview[0].fields == {
+        "单位名称": ("天河区导入局", "天河区导入改名局"),
+        "行政编制数": (20, 25),
+    }
     names_then = {v.unit.uscc: v.name for v in selectors.unit_versions_as_of(actor=actor, as_of=yesterday)}
     names_now = {v.unit.uscc: v.name for v in selectors.unit_versions_as_of(actor=actor, as_of=today)}
     assert names_then[parent] == "天河区导入局" and names_now[parent] == "天河区导入改名局"
     assert Unit.objects.get(uscc=parent).name == "天河区导入改名局"
     adm_then = selectors.quotas_in_scope(actor=actor, as_of=yesterday).get(unit__uscc=parent, kind=ADM)
     adm_now = selectors.quotas_in_scope(actor=actor, as_of=today).get(unit__uscc=parent, kind=ADM)
-    assert (adm_then.approved, adm_then.valid_to) == (20, today) and (adm_now.approved, adm_now.actual) == (25, 22)
-    assert EstablishmentQuota.objects.filter(unit__uscc=parent, kind=POL).count() == 1  # unchanged kind untouched
+    assert (adm_then.approved, adm_then.valid_to) == (20, today) and (adm_now.approved, adm_now.actual) == (
+        25,
+        22,
+    )
+    assert (
+        EstablishmentQuota.objects.filter(unit__uscc=parent, kind=POL).count() == 1
+    )  # unchanged kind untouched
     assert UnitVersion.objects.filter(unit__uscc=parent).count() == 2
     update_event = AuditEvent.objects.order_by("-seq").first()
     assert update_event.action == "unit.import_update"
@@ -411,16 +510,24 @@ def test_reparent_and_detach(world, tmp_path):
     child = world.tianhe_child
     new_parent = next_uscc()
     rows = [row(new_parent, "天河区新上级"), row(child.uscc, child.name, parent=new_parent)]
-    result = import_units(actor=actor, data=xlsx(tmp_path, rows), filename="u.xlsx",
-                          today=timezone.localdate() + dt.timedelta(days=1))
+    result = import_units(
+        actor=actor,
+        data=xlsx(tmp_path, rows),
+        filename="u.xlsx",
+        today=timezone.localdate() + dt.timedelta(days=1),
+    )
     assert result.ok, result.errors
     assert (result.created, result.updated) == (1, 1)
     child.refresh_from_db()
     assert child.parent.uscc == new_parent
     assert child.versions.filter(valid_to__isnull=True).get().parent_id == child.parent_id
     # An empty parent cell makes it a top-level unit.
-    result = import_units(actor=actor, data=xlsx(tmp_path, [row(child.uscc, child.name)], name="b.xlsx"),
-                          filename="b.xlsx", today=timezone.localdate() + dt.timedelta(days=2))
+    result = import_units(
+        actor=actor,
+        data=xlsx(tmp_path, [row(child.uscc, child.name)], name="b.xlsx"),
+        filename="b.xlsx",
+        today=timezone.localdate() + dt.timedelta(days=2),
+    )
     assert result.ok and result.updated == 1
     child.refresh_from_db()
     assert child.parent_id is None
@@ -441,8 +548,9 @@ def test_names_can_swap_within_a_file(world, tmp_path):
 def test_dry_run_writes_nothing(world, tmp_path):
     before = db_counts()
     rows = [row(next_uscc(), "天河区预演中心", adm=3), row(world.tianhe_unit.uscc, "天河区测试局（改）")]
-    result = import_units(actor=world.users.tianhe_reviewer, data=xlsx(tmp_path, rows), filename="u.xlsx",
-                          dry_run=True)
+    result = import_units(
+        actor=world.users.tianhe_reviewer, data=xlsx(tmp_path, rows), filename="u.xlsx", dry_run=True
+    )
     assert result.ok and result.dry_run and not result.committed
     assert (result.created, result.updated) == (1, 1)
     assert [c.action for c in result.preview] == ["create", "update"]
@@ -452,8 +560,12 @@ def test_dry_run_writes_nothing(world, tmp_path):
 
 def test_dry_run_reports_errors_too(world, tmp_path):
     before = db_counts()
-    result = import_units(actor=world.users.tianhe_reviewer, data=xlsx(tmp_path, [row("bad", "甲")]),
-                          filename="u.xlsx", dry_run=True)
+    result = import_units(
+        actor=world.users.tianhe_reviewer,
+        data=xlsx(tmp_path, [row("bad", "甲")]),
+        filename="u.xlsx",
+        dry_run=True,
+    )
     assert only_error(result) == ("uscc_length", 2, "统一社会信用代码")
     assert db_counts() == before
 
@@ -461,13 +573,28 @@ def test_dry_run_reports_errors_too(world, tmp_path):
 @pytest.mark.parametrize("bom", [True, False])
 def test_csv(world, tmp_path, bom):
     code = next_uscc()
-    text = csv_text([row(code, "天河区CSV中心", category="事业单位", funding="自收自支", pub="7", actual="5")])
+    text = csv_text(
+        [row(code, "天河区CSV中心", category="事业单位", funding="自收自支", pub="7", actual="5")]
+    )
     data = (b"\xef\xbb\xbf" if bom else b"") + text.encode("utf-8")
     result = import_units(actor=world.users.tianhe_reviewer, data=data, filename="units.csv")
     assert result.ok, result.errors
     unit = Unit.objects.get(uscc=code)
     assert unit.name == "天河区CSV中心" and unit.funding_form == FundingForm.SELF
     assert EstablishmentQuota.objects.get(unit=unit).approved == 7
+
+
+def test_columns_in_any_order_and_numeric_division_cells(world, tmp_path):
+    order = [5, 3, 0, 9, 1, 4, 2, 8, 7, 6]
+    code = next_uscc()
+    cells = row(code, "天河区乱序中心", division=440106, category="其他", pub=2, actual=1)
+    data = xlsx(tmp_path, [[cells[i] for i in order]], headers=[HEADERS[i] for i in order])
+    result = import_units(actor=world.users.tianhe_reviewer, data=data, filename="u.xlsx")
+    assert result.ok, result.errors
+    unit = Unit.objects.get(uscc=code)
+    assert unit.jurisdiction.code == "440106" and unit.category == UnitCategory.OTHER
+    quota = EstablishmentQuota.objects.get(unit=unit)
+    assert (quota.kind, quota.approved, quota.actual) == (PUB, 2, 1)
 
 
 def test_csv_errors_have_row_numbers(world, tmp_path):
@@ -479,16 +606,19 @@ def test_csv_errors_have_row_numbers(world, tmp_path):
 # --------------------------------------------------------------------------- rules and coercers
 
 
-@pytest.mark.parametrize(("category", "approved", "expected"), [
-    (UnitCategory.PARTY_GOVERNMENT, {}, ADM),
-    (UnitCategory.PARTY_GOVERNMENT, {ADM: 3, PUB: 2}, ADM),
-    (UnitCategory.PARTY_GOVERNMENT, {ADM: 0, POL: 4}, POL),
-    (UnitCategory.PARTY_GOVERNMENT, {PUB: 1, POL: 4}, ADM),
-    (UnitCategory.MASS_ORGANISATION, {PUB: 2}, PUB),
-    (UnitCategory.PUBLIC_INSTITUTION, {PUB: 5, ADM: 1}, PUB),
-    (UnitCategory.PUBLIC_INSTITUTION, {ADM: 2}, ADM),
-    (UnitCategory.OTHER, {}, PUB),
-])
+@pytest.mark.parametrize(
+    ("category", "approved", "expected"),
+    [
+        (UnitCategory.PARTY_GOVERNMENT, {}, ADM),
+        (UnitCategory.PARTY_GOVERNMENT, {ADM: 3, PUB: 2}, ADM),
+        (UnitCategory.PARTY_GOVERNMENT, {ADM: 0, POL: 4}, POL),
+        (UnitCategory.PARTY_GOVERNMENT, {PUB: 1, POL: 4}, ADM),
+        (UnitCategory.MASS_ORGANISATION, {PUB: 2}, PUB),
+        (UnitCategory.PUBLIC_INSTITUTION, {PUB: 5, ADM: 1}, PUB),
+        (UnitCategory.PUBLIC_INSTITUTION, {ADM: 2}, ADM),
+        (UnitCategory.OTHER, {}, PUB),
+    ],
+)
 def test_principal_kind(category, approved, expected):
     assert principal_kind(category, approved) == expected
 
@@ -496,21 +626,29 @@ def test_principal_kind(category, approved, expected):
 def test_headcount_split_kept_when_total_unchanged(world, tmp_path):
     unit = world.tianhe_unit
     today = timezone.localdate()
-    EstablishmentQuota.objects.create(unit=unit, kind=ADM, approved=10, actual=6, valid_from=dt.date(2020, 1, 1))
-    EstablishmentQuota.objects.create(unit=unit, kind=POL, approved=3, actual=3, valid_from=dt.date(2020, 1, 1))
+    EstablishmentQuota.objects.create(
+        unit=unit, kind=ADM, approved=10, actual=6, valid_from=dt.date(2020, 1, 1)
+    )
+    EstablishmentQuota.objects.create(
+        unit=unit, kind=POL, approved=3, actual=3, valid_from=dt.date(2020, 1, 1)
+    )
     data = xlsx(tmp_path, [row(unit.uscc, unit.name, actual=9)])
     result = import_units(actor=world.users.tianhe_reviewer, data=data, filename="u.xlsx")
     assert result.ok and result.unchanged == 1
     data = xlsx(tmp_path, [row(unit.uscc, unit.name, actual=11)], name="b.xlsx")
     result = import_units(actor=world.users.tianhe_reviewer, data=data, filename="b.xlsx")
     assert result.ok and result.updated == 1
-    now = {q.kind: (q.approved, q.actual) for q in EstablishmentQuota.objects.filter(unit=unit, valid_to__isnull=True)}
+    now = {
+        q.kind: (q.approved, q.actual)
+        for q in EstablishmentQuota.objects.filter(unit=unit, valid_to__isnull=True)
+    }
     assert now == {ADM: (10, 11), POL: (3, 0)}
     assert EstablishmentQuota.objects.filter(unit=unit, valid_to=today).count() == 2
 
 
-@pytest.mark.parametrize(("value", "expected"), [
-    (12, 12), (12.0, 12), ("12", 12), (" 12 ", 12), ("12.0", 12), (0, 0)])
+@pytest.mark.parametrize(
+    ("value", "expected"), [(12, 12), (12.0, 12), ("12", 12), (" 12 ", 12), ("12.0", 12), (0, 0)]
+)
 def test_non_negative_int_accepts(value, expected):
     assert as_non_negative_int(value) == expected
 
@@ -522,15 +660,27 @@ def test_non_negative_int_refuses(value):
     assert exc.value.code == "invalid_integer"
 
 
-@pytest.mark.parametrize("value", [
-    dt.date(2021, 3, 4), dt.datetime(2021, 3, 4), "2021-03-04", "2021/3/4", "2021.03.04", "2021年3月4日",
-    " 2021-3-4 ", "2021-03-04 00:00:00"])
+@pytest.mark.parametrize(
+    "value",
+    [
+        dt.date(2021, 3, 4),
+        dt.datetime(2021, 3, 4),
+        "2021-03-04",
+        "2021/3/4",
+        "2021.03.04",
+        "2021年3月4日",
+        " 2021-3-4 ",
+        "2021-03-04 00:00:00",
+    ],
+)
 def test_dates(value):
     assert as_date(value) == dt.date(2021, 3, 4)
 
 
-@pytest.mark.parametrize("value", ["2021-02-30", "04/03/2021", "20210304x", 44259, 44259.0,
-                                   dt.datetime(2021, 3, 4, 10, 30), "明天"])
+@pytest.mark.parametrize(
+    "value",
+    ["2021-02-30", "04/03/2021", "20210304x", 44259, 44259.0, dt.datetime(2021, 3, 4, 10, 30), "明天"],
+)
 def test_bad_dates(value):
     with pytest.raises(CellError) as exc:
         as_date(value)
@@ -560,8 +710,13 @@ def test_template_reads_calamine_types_and_row_numbers(tmp_path):
     table = read_table(path.read_bytes(), "t.xlsx")
     assert table.header_row == 3 and table.headers == ["", "名称", "日期", "人数"]
     assert [r for r, _cells in table.rows] == [4, 6]  # blank row 5 skipped, numbering kept
-    template = Template([Column("名称", "name", required=True), Column("日期", "on", coerce=as_date),
-                         Column("人数", "n", coerce=as_non_negative_int)])
+    template = Template(
+        [
+            Column("名称", "name", required=True),
+            Column("日期", "on", coerce=as_date),
+            Column("人数", "n", coerce=as_non_negative_int),
+        ]
+    )
     assert template.header_errors(table) == []
     errors: list[Any] = []
     records = list(template.records(table, errors))
@@ -601,22 +756,30 @@ def test_command_commit_dry_run_and_json(world, tmp_path):
     assert Unit.objects.filter(uscc=code_value).exists()
     event = AuditEvent.objects.filter(action="units.import").order_by("-seq").first()
     assert event.actor_username == "th_reviewer"
-    # Without --as the system administrator of the province imports.
-    code, _out, _err = run_import("units", str(path))
+    # Without --as the system administrator of the province imports; --mode is ignored for units.
+    code, _out, _err = run_import("units", str(path), "--mode", "inventory")
     assert code == 0
-    assert AuditEvent.objects.filter(action="units.import").order_by("-seq").first().actor_username == "system"
+    assert (
+        AuditEvent.objects.filter(action="units.import").order_by("-seq").first().actor_username == "system"
+    )
 
 
 def test_command_rejection_json(world, tmp_path):
     path = tmp_path / "bad.xlsx"
-    path.write_bytes(xlsx(tmp_path, [row("123", "甲"), row(next_uscc(), "乙", division="440104")], name="s.xlsx"))
+    path.write_bytes(
+        xlsx(tmp_path, [row("123", "甲"), row(next_uscc(), "乙", division="440104")], name="s.xlsx")
+    )
     before = db_counts()
     code, out, _err = run_import("units", str(path), "--json", "--as", "th_reviewer")
     assert code == 1 and db_counts() == before
     answer = json.loads(out)
     assert [(e["row"], e["column"], e["value"], e["code"]) for e in answer["errors"]] == [
-        (2, "统一社会信用代码", "123", "uscc_length"), (3, "行政区划代码", "440104", "division_not_found")]
-    assert all(set(e) >= {"row", "column", "value", "code", "message"} and e["message"] for e in answer["errors"])
+        (2, "统一社会信用代码", "123", "uscc_length"),
+        (3, "行政区划代码", "440104", "division_not_found"),
+    ]
+    assert all(
+        set(e) >= {"row", "column", "value", "code", "message"} and e["message"] for e in answer["errors"]
+    )
     assert "统一社会信用代码" in out  # ensure_ascii=False
     code, out, _err = run_import("units", str(path), "--as", "th_reviewer")
     assert code == 1 and "uscc_length" in out and "division_not_found" in out
@@ -637,15 +800,34 @@ def test_command_usage_errors(world, tmp_path):
 
 # --------------------------------------------------------------------------- 50,000 rows
 
-COUNTIES = ["440103", "440104", "440105", "440106", "440111", "440112", "440113", "440114", "440115", "440117"]
+COUNTIES = [
+    "440103",
+    "440104",
+    "440105",
+    "440106",
+    "440111",
+    "440112",
+    "440113",
+    "440114",
+    "440115",
+    "440117",
+]
 
 
 def big_rows(n: int) -> list[list[Any]]:
     rows = []
     for i in range(n):
         division = COUNTIES[i % len(COUNTIES)]
-        rows.append(row(make_uscc("12", division, f"B{i:07d}"), f"大表单位{i:05d}", division=division,
-                        category="事业单位", pub=i % 30, actual=i % 25))
+        rows.append(
+            row(
+                make_uscc("12", division, f"B{i:07d}"),
+                f"大表单位{i:05d}",
+                division=division,
+                category="事业单位",
+                pub=i % 30,
+                actual=i % 25,
+            )
+        )
     return rows
 
 

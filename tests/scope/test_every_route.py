@@ -15,10 +15,9 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 from python_calamine import CalamineWorkbook
 
+from bianzhi.common.codes import make_resident_id
 from bianzhi.orgs import services as org_services
 from bianzhi.orgs.models import Person
-
-from bianzhi.common.codes import make_resident_id
 
 from ..factories import make_user
 

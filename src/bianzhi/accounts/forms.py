@@ -27,7 +27,7 @@ class UserFilterForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["role"].choices = [("", _t("All roles")), *Role.choices]
+        self.fields["role"].choices = [("", _t("All roles")), *Role.choices]  # type: ignore[attr-defined]
 
 
 class UserCreateForm(forms.Form):
@@ -59,14 +59,14 @@ class UserCreateForm(forms.Form):
 
     def __init__(self, *args: Any, divisions: Iterable[Any] = (), **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["role"].choices = [("", "——"), *Role.choices]
+        self.fields["role"].choices = [("", "——"), *Role.choices]  # type: ignore[attr-defined]
         divisions = list(divisions)
         base = min((d.depth for d in divisions), default=0)
         self.fields["jurisdiction"].widget.choices = [("", "——"), *division_choices(divisions, base)]
         self.fields["password"].help_text = password_validators_help_text_html()
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         if (
             data.get("password")
             and data.get("password_confirm")

@@ -100,7 +100,7 @@ def user_create(
 @transaction.atomic
 def user_set_active(*, actor: Any, user_id: Any, active: bool) -> User:
     require(actor, "user.manage")
-    from bianzhi.common.errors import BianzhiError, NOT_FOUND
+    from bianzhi.common.errors import NOT_FOUND, BianzhiError
 
     user = scoped(User.objects.select_for_update(), actor).filter(pk=user_id).first()
     if user is None or user.username == SYSTEM_USERNAME:

@@ -7,6 +7,7 @@ answer can list every one of them.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from dataclasses import field as dc_field
 from typing import Any
@@ -30,10 +31,8 @@ def message_for(code: str, **params: Any) -> str:
         raise KeyError(f"undefined error code {code!r}")
     text = str(template)
     if params:
-        try:
+        with contextlib.suppress(KeyError, TypeError, ValueError):
             text = text % params
-        except (KeyError, TypeError, ValueError):
-            pass
     return text
 
 

@@ -22,11 +22,13 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
 import hashlib
 import io
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from itertools import islice
 from typing import Any
 
 from django.utils.translation import gettext_lazy as _
@@ -245,13 +247,23 @@ def as_code(value: Any) -> str:
     return result
 
 
-def as_uscc(value: Any) -> str:
-    """A GB 32100 unified social credit code, check characters verified."""
-    code = as_code(value)
+@functools.lru_cache(maxsize=65_536)
+def _checked_uscc(code: str) -> tuple[str, str | None]:
     try:
-        return validate_uscc(code)
+        return validate_uscc(code), None
     except CodeError as exc:
-        raise CellError(exc.code) from None
+        return code, exc.code
+
+
+def as_uscc(value: Any) -> str:
+    """A GB 32100 unified social credit code, check characters verified.
+
+    Results are cached: a file names the same parent unit on many rows.
+    """
+    code, error = _checked_uscc(as_code(value))
+    if error is not None:
+        raise CellError(error)
+    return code
 
 
 _INTEGER_TEXT = re.compile(r"^\+?(\d+)(\.0*)?$")
@@ -524,5 +536,13 @@ class ImportResult:
 
 
 def chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
+    """Slices of at most ``size`` items (for batched ``IN (…)`` look-ups)."""
     for start in range(0, len(items), size):
         yield items[start:start + size]
+
+
+def batched(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    """Lists of at most ``size`` items from any iterable (``itertools.batched`` of Python 3.12)."""
+    iterator = iter(items)
+    while batch := list(islice(iterator, size)):
+        yield batch

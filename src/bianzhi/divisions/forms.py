@@ -16,7 +16,7 @@ class DivisionFilterForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["depth"].choices = [
+        self.fields["depth"].choices = [  # type: ignore[attr-defined]
             ("", _("Default")),
             ("1", Level.CITY.label),
             ("2", Level.COUNTY.label),

@@ -76,7 +76,7 @@ def _rows(
 
 @login_required
 def division_list(request: HttpRequest) -> HttpResponse:
-    user = request.user
+    user: Any = request.user
     form = DivisionFilterForm(request.GET or None)
     data: dict[str, Any] = {}
     if form.is_bound:
@@ -84,7 +84,7 @@ def division_list(request: HttpRequest) -> HttpResponse:
         data = form.cleaned_data
     q, depth = data.get("q", "").strip(), data.get("depth", "")
     own_depth = user.jurisdiction.depth if user.jurisdiction else 0
-    divisions = divisions_in_scope(actor=user, q=q)
+    divisions: Any = divisions_in_scope(actor=user, q=q)
     if depth:
         divisions = divisions.filter(depth__lte=int(depth))
     elif not q:
@@ -137,7 +137,7 @@ def _division_export(rows: list[dict[str, Any]]) -> HttpResponse:
 
 @login_required
 def division_detail(request: HttpRequest, code: str) -> HttpResponse:
-    user = request.user
+    user: Any = request.user
     division = get_division(actor=user, code=code)
     children = list(divisions_in_scope(actor=user).filter(parent=division))
     direct, total = _unit_counts(user, division.code)
@@ -147,8 +147,8 @@ def division_detail(request: HttpRequest, code: str) -> HttpResponse:
         {"unit": u, "url": _optional_reverse("orgs:unit_detail", u.pk)} for u in listing.page.object_list
     ]
     unit_list_url = _optional_reverse("orgs:unit_list")
-    parent = division.parent if division.parent_id and path_in_scope(division.parent.path, user) else None
-    breadcrumbs = [(_t("Divisions"), reverse("divisions:division_list"))]
+    parent = division.parent if division.parent is not None and path_in_scope(division.parent.path, user) else None
+    breadcrumbs: list[tuple[str, str | None]] = [(_t("Divisions"), reverse("divisions:division_list"))]
     if parent is not None:
         breadcrumbs.append((parent.name, reverse("divisions:division_detail", args=[parent.code])))
     breadcrumbs.append((division.name, None))
@@ -173,7 +173,7 @@ def division_detail(request: HttpRequest, code: str) -> HttpResponse:
 
 @login_required
 def division_add_town(request: HttpRequest, code: str) -> HttpResponse:
-    user = request.user
+    user: Any = request.user
     require(user, "division.change")
     parent: Division = get_division(actor=user, code=code)
     form = TownAddForm(request.POST or None, initial={"code": parent.code})

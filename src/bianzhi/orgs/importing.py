@@ -26,7 +26,7 @@ apart from the one ``units.import`` audit event that records the attempt.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -47,6 +47,7 @@ from bianzhi.common.tabular import (
     Template,
     as_non_negative_int,
     as_uscc,
+    batched,
     choice,
     chunks,
     read_table,
@@ -109,7 +110,6 @@ TEMPLATE = Template([
 ])
 
 Progress = Callable[[str, int, int], None]
-_UNIT_FIELDS = ["name", "category", "funding_form", "parent", "jurisdiction", "jurisdiction_path"]
 
 
 def principal_kind(category: str, approved: dict[str, int]) -> str:
@@ -394,7 +394,6 @@ def _plan(rows: list[_Row], present: set[str]) -> _Plan:
             ("name", unit.name, row.name),
             ("category", unit.category, values["category"]),
             ("funding_form", unit.funding_form, values["funding_form"]),
-            ("division", unit.jurisdiction_id, row.division.pk),
         ):
             if old != new:
                 changes[name] = (old, new)
@@ -418,10 +417,10 @@ def _plan(rows: list[_Row], present: set[str]) -> _Plan:
     return plan
 
 
-def _preview(plan: _Plan, divisions_by_pk: dict[int, str]) -> list[Change]:
+def _preview(plan: _Plan) -> list[Change]:
     header = TEMPLATE.header
     labels = {"name": header("name"), "category": header("category"), "funding_form": header("funding_form"),
-              "division": header("division"), "parent": header("parent")}
+              "parent": header("parent")}
     kind_header = {kind: header(name) for name, kind in QUOTA_COLUMNS}
     preview = [Change(row=r.record.row, key=r.uscc or "", label=r.name or "", action="create")
                for r in plan.creates]
@@ -432,8 +431,6 @@ def _preview(plan: _Plan, divisions_by_pk: dict[int, str]) -> list[Change]:
                 old, new = _CATEGORY_WORD.get(old, old), _CATEGORY_WORD.get(new, new)
             elif name == "funding_form":
                 old, new = _FUNDING_WORD.get(old, old), _FUNDING_WORD.get(new, new)
-            elif name == "division":
-                old, new = divisions_by_pk.get(old, old), divisions_by_pk.get(new, new)
             fields[labels[name]] = (old, new)
         for kind, (old_pair, new_pair) in quota_changes.items():
             if old_pair is None or old_pair[0] != new_pair[0]:
@@ -452,141 +449,164 @@ def _preview(plan: _Plan, divisions_by_pk: dict[int, str]) -> list[Change]:
 # --------------------------------------------------------------------------- writing
 
 
+def _insert(model: Any, fields: list[str], rows: Iterable[tuple[Any, ...]]) -> None:
+    """Plain multi-row INSERTs (``executemany``) of values that are already database values.
+
+    ``bulk_create`` instantiates a model and prepares every value through its field, which
+    is most of the time of a 50,000-row import; here the values are text, integers, ids,
+    ``None`` and dates adapted once (:func:`_db_date`), so nothing needs preparing. Columns
+    not named get ``NULL``: name every non-null column.
+    """
+    meta = model._meta
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(meta.get_field(name).column) for name in fields)
+    sql = f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({', '.join(['%s'] * len(fields))})"
+    with connection.cursor() as cursor:
+        for part in batched(rows, 5000):
+            cursor.executemany(sql, part)
+
+
+def _update(model: Any, fields: list[str], rows: Iterable[tuple[Any, ...]]) -> None:
+    """``UPDATE … SET fields WHERE pk`` through ``executemany``; each row ends with the pk."""
+    meta = model._meta
+    quote = connection.ops.quote_name
+    assignments = ", ".join(f"{quote(meta.get_field(name).column)} = %s" for name in fields)
+    sql = f"UPDATE {quote(meta.db_table)} SET {assignments} WHERE {quote(meta.pk.column)} = %s"
+    with connection.cursor() as cursor:
+        for part in batched(rows, 5000):
+            cursor.executemany(sql, part)
+
+
+def _db_date(day: dt.date) -> Any:
+    return connection.ops.adapt_datefield_value(day)
+
+
+_STATE_FIELDS = ["name", "category", "funding_form", "parent"]
+
+
+def _state(row: _Row, pk_of: dict[str, int]) -> tuple[Any, ...]:
+    """The values of :data:`_STATE_FIELDS` a row asks for."""
+    values = row.record.values
+    return (row.name, values["category"], values["funding_form"], pk_of[row.parent] if row.parent else None)
+
+
+def _place(row: _Row) -> tuple[int, str]:
+    assert row.division is not None
+    return (row.division.pk, row.division.path)
+
+
 def _write(
     actor: Any, plan: _Plan, existing: dict[str, _Existing], today: dt.date, result: ImportResult
-) -> None:
-    """Apply the plan: bulk writes in batches, then the audit rows, in the caller's transaction."""
+) -> list[tuple[int, _Row]]:
+    """Apply the plan in the caller's transaction: batched writes, then the audit rows.
+
+    Returns the created units as ``(pk, row)``.
+    """
+    on = _db_date(today)
     # Every registered unit the file names (as a key or as a parent) was looked up already.
     pk_of: dict[str, int] = {code: unit.pk for code, unit in existing.items()}
 
     # 1. Names that move from one unit to another within the file: park the old holders'
-    #    names first, so the partial unique index (jurisdiction, name) never sees two.
+    #    names first, so that the partial unique index (jurisdiction, name) never sees two.
     old_keys = {
         (row.existing.jurisdiction_id, row.existing.name): row.existing.pk
         for row, changes, _q in plan.updates
-        if row.existing is not None and ("name" in changes or "division" in changes)
+        if row.existing is not None and "name" in changes
     }
     if old_keys:
-        new_keys = {(r.division.pk, r.name) for r in plan.creates if r.division} | {
-            (row.division.pk, row.name) for row, changes, _q in plan.updates
-            if row.division and ("name" in changes or "division" in changes)
-        }
-        parked = [Unit(pk=pk, name=f"\x00import-{pk}") for key, pk in old_keys.items() if key in new_keys]
-        Unit.objects.bulk_update(parked, ["name"], batch_size=500)
+        new_keys = {(r.division.pk, r.name) for r in plan.creates if r.division}
+        new_keys |= {(row.division.pk, row.name) for row, changes, _q in plan.updates
+                     if row.division and "name" in changes}
+        parked = [(f"~import-parking-{pk}~", pk) for key, pk in old_keys.items() if key in new_keys]
+        _update(Unit, ["name"], parked)
 
-    # 2. New units, level by level so that parents created here have their pk first.
-    new_codes = {r.uscc for r in plan.creates}
-    depth: dict[str, int] = {}
+    # 2. New units, level by level, so that a parent created here has its pk before its children.
     by_code = {r.uscc: r for r in plan.creates}
+    depth: dict[str | None, int] = {}
 
-    def depth_of(code: str) -> int:
+    def depth_of(code: str | None) -> int:
         chain = []
-        node: str | None = code
-        while node is not None and node in new_codes and node not in depth:
-            chain.append(node)
-            node = by_code[node].parent
-        base = depth[node] + 1 if node is not None and node in depth else 0
+        while code in by_code and code not in depth:
+            chain.append(code)
+            code = by_code[code].parent
+        base = depth[code] + 1 if code in depth else 0
         for item in reversed(chain):
             depth[item] = base
             base += 1
-        return depth[code]
+        return base - 1 if chain else depth[code]
 
     levels: dict[int, list[_Row]] = {}
     for row in plan.creates:
-        levels.setdefault(depth_of(row.uscc or ""), []).append(row)
-    created: list[Unit] = []
+        levels.setdefault(depth_of(row.uscc), []).append(row)
+    created: list[tuple[int, _Row]] = []
     for level in sorted(levels):
-        units = []
-        for row in levels[level]:
-            assert row.division is not None
-            values = row.record.values
-            units.append(Unit(
-                uscc=row.uscc or "", name=row.name or "", category=values["category"],
-                funding_form=values["funding_form"], parent_id=pk_of[row.parent] if row.parent else None,
-                jurisdiction_id=row.division.pk,
-                jurisdiction_path=row.division.path, status=UnitStatus.ACTIVE, set_up_on=today,
-            ))
-        Unit.objects.bulk_create(units, batch_size=1000)
-        for unit in units:
-            pk_of[unit.uscc] = unit.pk
-        created.extend(units)
-    UnitVersion.objects.bulk_create(
-        (
-            UnitVersion(
-                unit_id=unit.pk, valid_from=today, change=UnitChange.IMPORT, name=unit.name,
-                category=unit.category, funding_form=unit.funding_form, parent_id=unit.parent_id,
-                jurisdiction_id=unit.jurisdiction_id, jurisdiction_path=unit.jurisdiction_path,
-            )
-            for unit in created
-        ),
-        batch_size=1000,
-    )
-
-    # 3. Changed units: the current state, then their history.
-    changed_units: list[Unit] = []
-    for row, changes, _q in plan.updates:
-        if not changes:
-            continue
-        assert row.existing is not None and row.division is not None
-        values = row.record.values
-        parent_id = row.existing.parent_id
-        if "parent" in changes:
-            parent_id = pk_of[row.parent] if row.parent else None
-        changed_units.append(Unit(
-            pk=row.existing.pk, uscc=row.uscc or "", name=row.name or "", category=values["category"],
-            funding_form=values["funding_form"], parent_id=parent_id, jurisdiction_id=row.division.pk,
-            jurisdiction_path=row.division.path,
+        batch = levels[level]
+        _insert(Unit, [*_STATE_FIELDS, "jurisdiction", "jurisdiction_path", "uscc", "status", "set_up_on"], (
+            (*_state(r, pk_of), *_place(r), r.uscc, UnitStatus.ACTIVE.value, on) for r in batch
         ))
-    if changed_units:
-        Unit.objects.bulk_update(changed_units, _UNIT_FIELDS, batch_size=500)
-        to_close = [plan.open_versions[u.pk][0] for u in changed_units
-                    if u.pk in plan.open_versions and plan.open_versions[u.pk][1] < today]
+        codes = [r.uscc for r in batch]
+        for part in chunks(codes, _batch()):
+            pk_of.update(Unit.objects.filter(uscc__in=part).values_list("uscc", "pk"))
+        created.extend((pk_of[r.uscc or ""], r) for r in batch)
+    version_fields = ["unit", "valid_from", "change", *_STATE_FIELDS, "jurisdiction", "jurisdiction_path",
+                      "document_ref"]
+    _insert(UnitVersion, version_fields, (
+        (pk, on, UnitChange.IMPORT.value, *_state(r, pk_of), *_place(r), "") for pk, r in created
+    ))
+
+    # 3. Changed units: the current state, then their history (close and open, or correct
+    #    in place a version that starts on the import day).
+    changed: list[tuple[int, tuple[Any, ...]]] = []
+    path_of: dict[int, tuple[int, str]] = {}
+    for row, changes, _q in plan.updates:
+        if changes:
+            assert row.existing is not None
+            state = _state(row, pk_of)
+            if "parent" not in changes:
+                state = (*state[:3], row.existing.parent_id)
+            changed.append((row.existing.pk, state))
+            path_of[row.existing.pk] = _place(row)
+    if changed:
+        _update(Unit, _STATE_FIELDS, ((*state, pk) for pk, state in changed))
+        opened = plan.open_versions
+        to_close = [opened[pk][0] for pk, _state in changed if pk in opened and opened[pk][1] < today]
         for part in chunks(to_close, _batch()):
             UnitVersion.objects.filter(pk__in=part).update(valid_to=today)
-        in_place = []
-        new_versions = []
-        for unit in changed_units:
-            version_fields = {
-                "name": unit.name, "category": unit.category, "funding_form": unit.funding_form,
-                "parent_id": unit.parent_id, "jurisdiction_id": unit.jurisdiction_id,
-                "jurisdiction_path": unit.jurisdiction_path,
-            }
-            opened = plan.open_versions.get(unit.pk)
-            if opened is not None and opened[1] >= today:
-                in_place.append(UnitVersion(pk=opened[0], **version_fields))
-            else:
-                new_versions.append(UnitVersion(unit_id=unit.pk, valid_from=today, change=UnitChange.IMPORT,
-                                                **version_fields))
-        UnitVersion.objects.bulk_update(in_place, _UNIT_FIELDS, batch_size=500)
-        UnitVersion.objects.bulk_create(new_versions, batch_size=1000)
+        _update(UnitVersion, _STATE_FIELDS, (
+            (*state, opened[pk][0]) for pk, state in changed if pk in opened and opened[pk][1] >= today
+        ))
+        _insert(UnitVersion, version_fields, (
+            (pk, on, UnitChange.IMPORT.value, *state, *path_of[pk], "")
+            for pk, state in changed if not (pk in opened and opened[pk][1] >= today)
+        ))
 
     # 4. Quotas: close or correct the changed ones, open the new ones.
     close_quotas: list[int] = []
-    fix_quotas: list[EstablishmentQuota] = []
-    new_quotas: list[EstablishmentQuota] = []
+    fix_quotas: list[tuple[int, int, int]] = []
+    new_quotas: list[tuple[Any, ...]] = []
     for row, _c, quota_changes in plan.updates:
         assert row.existing is not None
         current = plan.current_quotas.get(row.existing.pk, {})
         for kind, (_old, (approved, actual)) in quota_changes.items():
             quota = current.get(kind)
             if quota is not None and quota.valid_from >= today:
-                fix_quotas.append(EstablishmentQuota(pk=quota.pk, approved=approved, actual=actual))
+                fix_quotas.append((approved, actual, quota.pk))
                 continue
             if quota is not None:
                 close_quotas.append(quota.pk)
-            new_quotas.append(EstablishmentQuota(unit_id=row.existing.pk, kind=kind, approved=approved,
-                                                 actual=actual, valid_from=today))
-    for unit in created:
-        for kind, (approved, actual) in plan.wanted_quotas[unit.uscc].items():
-            new_quotas.append(EstablishmentQuota(unit_id=unit.pk, kind=kind, approved=approved, actual=actual,
-                                                 valid_from=today))
+            new_quotas.append((row.existing.pk, kind, approved, actual, on, ""))
+    for pk, row in created:
+        for kind, (approved, actual) in plan.wanted_quotas[row.uscc or ""].items():
+            new_quotas.append((pk, kind, approved, actual, on, ""))
     for part in chunks(close_quotas, _batch()):
         EstablishmentQuota.objects.filter(pk__in=part).update(valid_to=today)
-    EstablishmentQuota.objects.bulk_update(fix_quotas, ["approved", "actual"], batch_size=500)
-    EstablishmentQuota.objects.bulk_create(new_quotas, batch_size=1000)
+    _update(EstablishmentQuota, ["approved", "actual"], fix_quotas)
+    quota_fields = ["unit", "kind", "approved", "actual", "valid_from", "document_ref"]
+    _insert(EstablishmentQuota, quota_fields, new_quotas)
 
     # 5. Audit: the import, then one event per created or updated unit.
     audit.record_many(actor, _audit_entries(actor, plan, created, result, today))
+    return created
 
 
 def _quota_snapshot(pairs: dict[str, tuple[int, int]]) -> dict[str, dict[str, int]]:
@@ -594,24 +614,23 @@ def _quota_snapshot(pairs: dict[str, tuple[int, int]]) -> dict[str, dict[str, in
 
 
 def _audit_entries(
-    actor: Any, plan: _Plan, created: list[Unit], result: ImportResult, today: dt.date
+    actor: Any, plan: _Plan, created: list[tuple[int, _Row]], result: ImportResult, today: dt.date
 ) -> Iterator[audit.Entry]:
     yield audit.Entry(
         action="units.import", scope_path=scope_of(actor).path, object_type="orgs.unit",
         object_repr=result.filename[:255],
         after={"file": result.filename, "sha256": result.sha256, "on": today, **result.counts()},
     )
-    row_of = {row.uscc: row for row in plan.creates}
-    for unit in created:
-        row = row_of[unit.uscc]
+    for pk, row in created:
         assert row.division is not None
+        values = row.record.values
         after = {
-            "uscc": unit.uscc, "name": unit.name, "category": unit.category,
-            "funding_form": unit.funding_form, "parent": row.parent, "division": row.division.code,
-            "quotas": _quota_snapshot(plan.wanted_quotas[unit.uscc]), "file": result.sha256,
+            "uscc": row.uscc, "name": row.name, "category": values["category"],
+            "funding_form": values["funding_form"], "parent": row.parent, "division": row.division.code,
+            "quotas": _quota_snapshot(plan.wanted_quotas[row.uscc or ""]), "file": result.sha256,
         }
-        yield audit.Entry(action="unit.import_create", scope_path=unit.jurisdiction_path,
-                          object_type="orgs.unit", object_id=str(unit.pk), object_repr=unit.name, after=after)
+        yield audit.Entry(action="unit.import_create", scope_path=row.division.path, object_type="orgs.unit",
+                          object_id=str(pk), object_repr=(row.name or "")[:255], after=after)
     for row, changes, quota_changes in plan.updates:
         registered = row.existing
         assert registered is not None and row.division is not None
@@ -619,9 +638,6 @@ def _audit_entries(
                    for kind, q in plan.current_quotas.get(registered.pk, {}).items()}
         before: dict[str, Any] = {name: old for name, (old, _new) in changes.items()}
         after_: dict[str, Any] = {name: new for name, (_old, new) in changes.items()}
-        if "division" in changes:
-            before["division"] = registered.jurisdiction_path.rstrip("/").rsplit("/", 1)[-1]
-            after_["division"] = row.division.code
         if quota_changes:
             before["quotas"] = _quota_snapshot(current)
             after_["quotas"] = _quota_snapshot(plan.wanted_quotas[row.uscc or ""])
@@ -675,12 +691,7 @@ def import_units(
         plan = _plan(rows, present)
         result.created, result.updated = len(plan.creates), len(plan.updates)
         result.unchanged = plan.unchanged
-        divisions_by_pk = {r.division.pk: r.division.code for r in rows if r.division}
-        divisions_by_pk.update(
-            (unit.jurisdiction_id, unit.jurisdiction_path.rstrip("/").rsplit("/", 1)[-1])
-            for unit in existing.values()
-        )
-        result.preview = _preview(plan, divisions_by_pk)
+        result.preview = _preview(plan)
         report("validate", result.rows, result.rows)
         if not dry_run:
             report("write", 0, result.created + result.updated)

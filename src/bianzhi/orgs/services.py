@@ -76,7 +76,7 @@ def _close_and_reopen(unit: Unit, on: dt.date, change: str, document_ref: str) -
 
 def _check_choice(collector: Collector, field: str, value: str, choices: Any) -> None:
     if value not in choices.values:
-        collector.add("invalid_choice", field=field, value=value, allowed=" / ".join(str(l) for l in choices.labels))
+        collector.add("invalid_choice", field=field, value=value, allowed=" / ".join(str(label) for label in choices.labels))
 
 
 @transaction.atomic

@@ -30,15 +30,16 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import gettext as _t
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods
 
 from bianzhi.accounts.permissions import can, require
 from bianzhi.common.errors import BianzhiError
 from bianzhi.common.exports import XLSX_MIME, Column, xlsx_response
 from bianzhi.common.listing import Listing
-from bianzhi.common.models import AuditEvent
 from bianzhi.common.scoping import scope_of
+from bianzhi.common.selectors import audit_events_in_scope
 from bianzhi.common.tabular import ImportResult, sha256_hex
 from bianzhi.divisions.selectors import divisions_in_scope
 
@@ -85,6 +86,14 @@ def _visible(unit: Unit | None, actor: Any) -> bool:
     return unit.jurisdiction_path.startswith(scope.path) and scope.unit_id in (None, unit.pk)
 
 
+def _with_as_of(request: HttpRequest) -> Any:
+    """The query with ``as_of`` defaulting to today, so the date picker shows the day used."""
+    data = request.GET.copy()
+    if not data.get("as_of"):
+        data["as_of"] = _today().isoformat()
+    return data
+
+
 def _visible_name(unit: Unit | None, actor: Any) -> str:
     return unit.name if unit is not None and _visible(unit, actor) else ""
 
@@ -94,7 +103,7 @@ def _crumbs(*items: tuple[str, str | None]) -> list[tuple[str, str | None]]:
 
 
 def _exported_on(actor: Any) -> str:
-    return _t("Exported on %(date)s by %(user)s") % {"date": _today().isoformat(), "user": str(actor)}
+    return _("Exported on %(date)s by %(user)s") % {"date": _today().isoformat(), "user": str(actor)}
 
 
 def _call(
@@ -156,24 +165,24 @@ def unit_list(request: HttpRequest) -> HttpResponse:
             "rows": rows,
             "as_of": as_of,
             "can_change": can(actor, "unit.change"),
-            "breadcrumbs": _crumbs((_t("Units"), None)),
+            "breadcrumbs": _crumbs((_("Units"), None)),
         },
     )
 
 
 def _unit_export(qs: QuerySet[Unit], actor: Any) -> HttpResponse:
     columns = [
-        Column(_t("Unified social credit code"), 22),
-        Column(_t("Unit name"), 32),
-        Column(_t("Division"), 12),
-        Column(_t("Parent unit"), 28),
-        Column(_t("Unit category"), 16),
-        Column(_t("Funding form"), 16),
-        Column(_t("Status"), 10),
-        Column(_t("Set-up date"), 12, "date"),
-        Column(_t("End date"), 12, "date"),
-        Column(_t("Approved number"), 12, "int"),
-        Column(_t("Actual headcount"), 12, "int"),
+        Column(_("Unified social credit code"), 22),
+        Column(_("Unit name"), 32),
+        Column(_("Division"), 12),
+        Column(_("Parent unit"), 28),
+        Column(_("Unit category"), 16),
+        Column(_("Funding form"), 16),
+        Column(_("Status"), 10),
+        Column(_("Set-up date"), 12, "date"),
+        Column(_("End date"), 12, "date"),
+        Column(_("Approved number"), 12, "int"),
+        Column(_("Actual headcount"), 12, "int"),
     ]
 
     def rows() -> Iterator[list[Any]]:
@@ -193,14 +202,14 @@ def _unit_export(qs: QuerySet[Unit], actor: Any) -> HttpResponse:
                 u.actual_total,
             ]
 
-    return xlsx_response(_t("Units"), _t("Units"), columns, rows(), subtitle=_exported_on(actor))
+    return xlsx_response(_("Units"), _("Units"), columns, rows(), subtitle=_exported_on(actor))
 
 
 @login_required
 def unit_tree(request: HttpRequest) -> HttpResponse:
     """The unit tree of one day, nested by parent, from the effective-dated versions."""
     actor: Any = request.user
-    form = UnitTreeFilterForm(request.GET, **_division_kwargs(actor))
+    form = UnitTreeFilterForm(_with_as_of(request), **_division_kwargs(actor))
     as_of = form.value_of("as_of", _today())
     division = form.value_of("division")
     versions = selectors.unit_versions_as_of(actor=actor, as_of=as_of).select_related("unit")
@@ -217,7 +226,7 @@ def unit_tree(request: HttpRequest) -> HttpResponse:
             "form": form,
             "listing": listing,
             "as_of": as_of,
-            "breadcrumbs": _crumbs((_t("Units"), reverse("orgs:unit_list")), (_t("Unit tree"), None)),
+            "breadcrumbs": _crumbs((_("Units"), reverse("orgs:unit_list")), (_("Unit tree"), None)),
         },
     )
 
@@ -263,16 +272,16 @@ def _tree_rows(versions: Iterable[UnitVersion]) -> list[dict[str, Any]]:
 
 def _tree_export(rows: list[dict[str, Any]], as_of: dt.date, actor: Any) -> HttpResponse:
     columns = [
-        Column(_t("Level"), 8, "int"),
-        Column(_t("Unified social credit code"), 22),
-        Column(_t("Unit name"), 40),
-        Column(_t("Parent unit"), 28),
-        Column(_t("Division"), 12),
-        Column(_t("Unit category"), 16),
-        Column(_t("Funding form"), 16),
-        Column(_t("Change"), 10),
-        Column(_t("Valid from"), 12, "date"),
-        Column(_t("Document reference"), 24),
+        Column(_("Level"), 8, "int"),
+        Column(_("Unified social credit code"), 22),
+        Column(_("Unit name"), 40),
+        Column(_("Parent unit"), 28),
+        Column(_("Division"), 12),
+        Column(_("Unit category"), 16),
+        Column(_("Funding form"), 16),
+        Column(_("Change"), 10),
+        Column(_("Valid from"), 12, "date"),
+        Column(_("Document reference"), 24),
     ]
     data = (
         [
@@ -290,8 +299,8 @@ def _tree_export(rows: list[dict[str, Any]], as_of: dt.date, actor: Any) -> Http
         for row in rows
     )
     return xlsx_response(
-        _t("Unit tree"),
-        _t("Unit tree as of %(date)s") % {"date": as_of.isoformat()},
+        _("Unit tree"),
+        _("Unit tree as of %(date)s") % {"date": as_of.isoformat()},
         columns,
         data,
         subtitle=_exported_on(actor),
@@ -340,23 +349,20 @@ def unit_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "can_change": can(actor, "unit.change"),
             "can_quota": can(actor, "establishment.change"),
             "can_person": can(actor, "person.change"),
-            "breadcrumbs": _crumbs((_t("Units"), reverse("orgs:unit_list")), (unit.name, None)),
+            "breadcrumbs": _crumbs((_("Units"), reverse("orgs:unit_list")), (unit.name, None)),
         },
     )
 
 
 def _audit_events(actor: Any, unit: Unit, quotas: list[EstablishmentQuota]) -> list[dict[str, Any]]:
-    """Audit events about the unit and its quotas, limited to the user's jurisdiction (``scope_path``)."""
+    """Audit events about the unit and its quotas; the selector keeps to the user's jurisdiction
+    (a prefix filter on each event's ``scope_path``)."""
     from bianzhi.common.views import action_label
 
-    qs = (
-        AuditEvent.objects.filter(scope_path__startswith=scope_of(actor).path)
-        .filter(
-            Q(object_type="orgs.unit", object_id=str(unit.pk))
-            | Q(object_type="orgs.establishmentquota", object_id__in=[str(q.pk) for q in quotas])
-        )
-        .order_by("-seq")[:200]
-    )
+    qs = audit_events_in_scope(actor=actor).filter(
+        Q(object_type="orgs.unit", object_id=str(unit.pk))
+        | Q(object_type="orgs.establishmentquota", object_id__in=[str(q.pk) for q in quotas])
+    )[:200]
     return [{"event": e, "action": action_label(e.action)} for e in qs]
 
 
@@ -368,8 +374,8 @@ def _unit_redirect(unit: Unit) -> HttpResponse:
 
 
 def _form_page(request: HttpRequest, template: str, context: dict[str, Any]) -> HttpResponse:
-    status = 422 if context["form"].is_bound and context["form"].errors else 200
-    return render(request, template, context, status=status)
+    """A form page; with errors it is answered 200 too (a 4xx document is a console error in browsers)."""
+    return render(request, template, context)
 
 
 @login_required
@@ -399,17 +405,17 @@ def unit_new(request: HttpRequest) -> HttpResponse:
             document_ref=data["document_ref"].strip(),
         )
         if unit is not None:
-            messages.success(request, _t("Unit “%(name)s” has been set up.") % {"name": unit.name})
+            messages.success(request, _("Unit “%(name)s” has been set up.") % {"name": unit.name})
             return _unit_redirect(unit)
     return _form_page(
         request,
         "orgs/unit_form.html",
         {
             "form": form,
-            "title": _t("Set up a unit"),
-            "submit": _t("Set up"),
+            "title": _("Set up a unit"),
+            "submit": _("Set up"),
             "cancel_url": reverse("orgs:unit_list"),
-            "breadcrumbs": _crumbs((_t("Units"), reverse("orgs:unit_list")), (_t("Set up a unit"), None)),
+            "breadcrumbs": _crumbs((_("Units"), reverse("orgs:unit_list")), (_("Set up a unit"), None)),
         },
     )
 
@@ -422,14 +428,14 @@ def _unit_action(
     require(actor, permission)
     unit = selectors.get_unit(actor=actor, pk=pk)
     if unit.status != UnitStatus.ACTIVE:
-        messages.error(request, _t("The unit has been merged or abolished."))
+        messages.error(request, _("The unit has been merged or abolished."))
         return actor, unit, _unit_redirect(unit)
     return actor, unit, None
 
 
 def _unit_crumbs(unit: Unit, label: str) -> list[tuple[str, str | None]]:
     return _crumbs(
-        (_t("Units"), reverse("orgs:unit_list")),
+        (_("Units"), reverse("orgs:unit_list")),
         (unit.name, reverse("orgs:unit_detail", args=[unit.pk])),
         (label, None),
     )
@@ -456,7 +462,7 @@ def unit_rename(request: HttpRequest, pk: int) -> HttpResponse:
         )
         if result is not None:
             messages.success(
-                request, _t("“%(old)s” has been renamed “%(new)s”.") % {"old": old_name, "new": result.name}
+                request, _("“%(old)s” has been renamed “%(new)s”.") % {"old": old_name, "new": result.name}
             )
             return _unit_redirect(result)
     return _form_page(
@@ -465,10 +471,10 @@ def unit_rename(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "form": form,
             "unit": unit,
-            "title": _t("Rename unit"),
-            "submit": _t("Rename"),
+            "title": _("Rename unit"),
+            "submit": _("Rename"),
             "cancel_url": reverse("orgs:unit_detail", args=[unit.pk]),
-            "breadcrumbs": _unit_crumbs(unit, _t("Rename")),
+            "breadcrumbs": _unit_crumbs(unit, _("Rename")),
         },
     )
 
@@ -502,7 +508,11 @@ def unit_merge(request: HttpRequest, pk: int) -> HttpResponse:
         if result is not None:
             messages.success(
                 request,
-                _t("%(count)s unit(s) merged into “%(name)s”.")
+                ngettext(
+                    "%(count)s unit merged into “%(name)s”.",
+                    "%(count)s units merged into “%(name)s”.",
+                    len(sources),
+                )
                 % {"count": len(sources), "name": result.name},
             )
             return _unit_redirect(result)
@@ -524,11 +534,11 @@ def unit_merge(request: HttpRequest, pk: int) -> HttpResponse:
             "form": form,
             "unit": unit,
             "q": q,
-            "title": _t("Merge units into this unit"),
-            "submit": _t("Merge"),
+            "title": _("Merge units into this unit"),
+            "submit": _("Merge"),
             "limit": MERGE_CANDIDATES,
             "cancel_url": reverse("orgs:unit_detail", args=[unit.pk]),
-            "breadcrumbs": _unit_crumbs(unit, _t("Merge")),
+            "breadcrumbs": _unit_crumbs(unit, _("Merge")),
         },
     )
 
@@ -551,7 +561,7 @@ def unit_abolish(request: HttpRequest, pk: int) -> HttpResponse:
             document_ref=data["document_ref"].strip(),
         )
         if result is not None:
-            messages.success(request, _t("“%(name)s” has been abolished.") % {"name": result.name})
+            messages.success(request, _("“%(name)s” has been abolished.") % {"name": result.name})
             return _unit_redirect(result)
     return _form_page(
         request,
@@ -559,15 +569,15 @@ def unit_abolish(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "form": form,
             "unit": unit,
-            "title": _t("Abolish unit"),
-            "submit": _t("Abolish"),
+            "title": _("Abolish unit"),
+            "submit": _("Abolish"),
             "danger": True,
-            "warning": _t(
+            "warning": _(
                 "The unit ends on the effective date and its establishment closes. "
                 "Units that still have active sub-units cannot be abolished."
             ),
             "cancel_url": reverse("orgs:unit_detail", args=[unit.pk]),
-            "breadcrumbs": _unit_crumbs(unit, _t("Abolish")),
+            "breadcrumbs": _unit_crumbs(unit, _("Abolish")),
         },
     )
 
@@ -605,7 +615,7 @@ def unit_establishment(request: HttpRequest, pk: int) -> HttpResponse:
         if quota is not None:
             messages.success(
                 request,
-                _t("Establishment of “%(name)s” has been set: %(kind)s %(approved)s, actual %(actual)s.")
+                _("Establishment of “%(name)s” has been set: %(kind)s %(approved)s, actual %(actual)s.")
                 % {
                     "name": unit.name,
                     "kind": quota.get_kind_display(),
@@ -620,10 +630,10 @@ def unit_establishment(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "form": form,
             "unit": unit,
-            "title": _t("Set establishment"),
-            "submit": _t("Save"),
+            "title": _("Set establishment"),
+            "submit": _("Save"),
             "cancel_url": reverse("orgs:unit_detail", args=[unit.pk]),
-            "breadcrumbs": _unit_crumbs(unit, _t("Set establishment")),
+            "breadcrumbs": _unit_crumbs(unit, _("Set establishment")),
         },
     )
 
@@ -645,7 +655,7 @@ QUOTA_SORTS = {
 @login_required
 def establishment_list(request: HttpRequest) -> HttpResponse:
     actor: Any = request.user
-    form = EstablishmentFilterForm(request.GET, **_division_kwargs(actor))
+    form = EstablishmentFilterForm(_with_as_of(request), **_division_kwargs(actor))
     as_of = form.value_of("as_of", _today())
     qs = selectors.quotas_in_scope(
         actor=actor, as_of=as_of, kind=form.value_of("kind"), problem=form.value_of("problem")
@@ -687,7 +697,7 @@ def establishment_list(request: HttpRequest) -> HttpResponse:
             "listing": listing,
             "as_of": as_of,
             "totals": totals,
-            "breadcrumbs": _crumbs((_t("Establishment"), None)),
+            "breadcrumbs": _crumbs((_("Establishment"), None)),
         },
     )
 
@@ -696,16 +706,16 @@ def _establishment_export(
     qs: QuerySet[EstablishmentQuota], as_of: dt.date, totals: dict[str, int], actor: Any
 ) -> HttpResponse:
     columns = [
-        Column(_t("Unified social credit code"), 22),
-        Column(_t("Unit name"), 32),
-        Column(_t("Division"), 12),
-        Column(_t("Establishment kind"), 18),
-        Column(_t("Approved number"), 12, "int"),
-        Column(_t("Actual headcount"), 12, "int"),
-        Column(_t("Vacancies"), 10, "int"),
-        Column(_t("Over-establishment"), 10, "int"),
-        Column(_t("Valid from"), 12, "date"),
-        Column(_t("Document reference"), 24),
+        Column(_("Unified social credit code"), 22),
+        Column(_("Unit name"), 32),
+        Column(_("Division"), 12),
+        Column(_("Establishment kind"), 18),
+        Column(_("Approved number"), 12, "int"),
+        Column(_("Actual headcount"), 12, "int"),
+        Column(_("Vacancies"), 10, "int"),
+        Column(_("Over-establishment"), 10, "int"),
+        Column(_("Valid from"), 12, "date"),
+        Column(_("Document reference"), 24),
     ]
 
     def rows() -> Iterator[list[Any]]:
@@ -724,13 +734,13 @@ def _establishment_export(
                 quota.document_ref,
             ]
 
-    subtitle = _t(
+    subtitle = _(
         "As of %(date)s. Totals: approved %(approved)s, actual %(actual)s, vacancies %(vacancies)s, "
         "over-establishment %(over)s."
     ) % {"date": as_of.isoformat(), **{k: f"{v:,}" for k, v in totals.items() if k != "over_units"}}
     return xlsx_response(
-        _t("Establishment"),
-        _t("Establishment as of %(date)s") % {"date": as_of.isoformat()},
+        _("Establishment"),
+        _("Establishment as of %(date)s") % {"date": as_of.isoformat()},
         columns,
         rows(),
         subtitle=f"{subtitle} {_exported_on(actor)}",
@@ -765,21 +775,22 @@ def person_list(request: HttpRequest) -> HttpResponse:
             "form": form,
             "listing": listing,
             "can_add": can(actor, "person.change"),
-            "breadcrumbs": _crumbs((_t("People"), None)),
+            "breadcrumbs": _crumbs((_("People"), None)),
         },
     )
 
 
 def _person_export(qs: QuerySet[Person], actor: Any) -> HttpResponse:
-    """The masked ID only (X3): the full number never leaves the system through a list."""
+    """The masked ID only (X3), and the year of birth only: the masked number keeps the region
+    code and the last four characters, so with the full birth date it could be completed."""
     columns = [
-        Column(_t("Name"), 12),
-        Column(_t("Citizen ID number (masked)"), 22),
-        Column(_t("Sex"), 6),
-        Column(_t("Birth date"), 12, "date"),
-        Column(_t("Education"), 12),
-        Column(_t("Unit"), 32),
-        Column(_t("Division"), 12),
+        Column(_("Name"), 12),
+        Column(_("Citizen ID number (masked)"), 22),
+        Column(_("Sex"), 6),
+        Column(_("Year of birth"), 10, "int"),
+        Column(_("Education"), 12),
+        Column(_("Unit"), 32),
+        Column(_("Division"), 12),
     ]
 
     def rows() -> Iterator[list[Any]]:
@@ -788,13 +799,13 @@ def _person_export(qs: QuerySet[Person], actor: Any) -> HttpResponse:
                 p.name,
                 p.masked_id,
                 p.get_sex_display(),
-                p.birth_date,
+                p.birth_date.year,
                 p.get_education_display(),
                 p.unit.name if p.unit else "",
                 p.jurisdiction.name,
             ]
 
-    return xlsx_response(_t("People"), _t("People"), columns, rows(), subtitle=_exported_on(actor))
+    return xlsx_response(_("People"), _("People"), columns, rows(), subtitle=_exported_on(actor))
 
 
 @login_required
@@ -807,11 +818,9 @@ def person_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
         events = [
             {"event": e, "action": action_label(e.action)}
-            for e in AuditEvent.objects.filter(
-                scope_path__startswith=scope_of(actor).path,
-                object_type="orgs.person",
-                object_id=str(person.pk),
-            ).order_by("-seq")[:100]
+            for e in audit_events_in_scope(actor=actor, object_type="orgs.person", object_id=str(person.pk))[
+                :100
+            ]
         ]
     return render(
         request,
@@ -820,7 +829,7 @@ def person_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "person": person,
             "events": events,
             "unit_visible": _visible(person.unit, actor),
-            "breadcrumbs": _crumbs((_t("People"), reverse("orgs:person_list")), (person.name, None)),
+            "breadcrumbs": _crumbs((_("People"), reverse("orgs:person_list")), (person.name, None)),
         },
     )
 
@@ -855,18 +864,18 @@ def person_new(request: HttpRequest) -> HttpResponse:
             jurisdiction=data.get("jurisdiction") or None,
         )
         if person is not None:
-            messages.success(request, _t("%(name)s has been registered.") % {"name": person.name})
+            messages.success(request, _("%(name)s has been registered.") % {"name": person.name})
             return redirect("orgs:person_detail", pk=person.pk)
     return _form_page(
         request,
         "orgs/unit_form.html",
         {
             "form": form,
-            "title": _t("Register a person"),
-            "submit": _t("Register"),
+            "title": _("Register a person"),
+            "submit": _("Register"),
             "cancel_url": reverse("orgs:person_list"),
             "breadcrumbs": _crumbs(
-                (_t("People"), reverse("orgs:person_list")), (_t("Register a person"), None)
+                (_("People"), reverse("orgs:person_list")), (_("Register a person"), None)
             ),
         },
     )
@@ -943,6 +952,27 @@ def _run_import(actor: Any, data: bytes, filename: str, *, dry_run: bool) -> Imp
         )
 
 
+def _cell_text(value: Any) -> str:
+    """A cell value as the user typed it: ``12.0`` (how a workbook stores 12) shows as ``12``."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, dt.datetime):
+        return value.isoformat(sep=" ")
+    return str(value)
+
+
+def _error_row(error: Any) -> dict[str, Any]:
+    return {
+        "row": error.row,
+        "column": error.field or "",
+        "value": _cell_text(error.value),
+        "code": error.code,
+        "message": error.message,
+    }
+
+
 PREVIEW_ROWS = 200
 REPORT_ROWS = 500
 
@@ -954,18 +984,17 @@ def _report_page(request: HttpRequest, result: ImportResult, sha256: str) -> Htt
         {
             "result": result,
             "sha256": sha256,
-            "errors": result.errors[:REPORT_ROWS],
+            "errors": [_error_row(e) for e in result.errors[:REPORT_ROWS]],
             "more_errors": max(len(result.errors) - REPORT_ROWS, 0),
             "preview": result.preview[:PREVIEW_ROWS],
             "more_preview": max(len(result.preview) - PREVIEW_ROWS, 0),
             "confirm_form": UnitImportConfirmForm(initial={"sha256": sha256}),
             "breadcrumbs": _crumbs(
-                (_t("Units"), reverse("orgs:unit_list")),
-                (_t("Import units"), reverse("orgs:unit_import")),
-                (_t("Check report"), None),
+                (_("Units"), reverse("orgs:unit_list")),
+                (_("Import units"), reverse("orgs:unit_import")),
+                (_("Check report"), None),
             ),
         },
-        status=200 if result.ok else 422,
     )
 
 
@@ -982,7 +1011,7 @@ def unit_import(request: HttpRequest) -> HttpResponse:
         upload = form.cleaned_data["file"]
         if upload.size > IMPORT_MAX_BYTES:
             form.add_error(
-                "file", _t("The file is larger than %(size)s MB.") % {"size": IMPORT_MAX_BYTES >> 20}
+                "file", _("The file is larger than %(size)s MB.") % {"size": IMPORT_MAX_BYTES >> 20}
             )
         else:
             data = upload.read()
@@ -995,9 +1024,8 @@ def unit_import(request: HttpRequest) -> HttpResponse:
         {
             "form": form,
             "done": request.session.pop(IMPORT_DONE_KEY, None),
-            "breadcrumbs": _crumbs((_t("Units"), reverse("orgs:unit_list")), (_t("Import units"), None)),
+            "breadcrumbs": _crumbs((_("Units"), reverse("orgs:unit_list")), (_("Import units"), None)),
         },
-        status=422 if form.is_bound and form.errors else 200,
     )
 
 
@@ -1006,7 +1034,7 @@ def _import_confirm(request: HttpRequest) -> HttpResponse:
     sha256 = form.cleaned_data["sha256"] if form.is_valid() else ""
     stored = _load_upload(request, sha256)
     if stored is None:
-        messages.error(request, _t("The uploaded file is no longer available: upload it again."))
+        messages.error(request, _("The uploaded file is no longer available: upload it again."))
         return redirect("orgs:unit_import")
     data, filename = stored
     result = _run_import(request.user, data, filename, dry_run=False)
@@ -1014,7 +1042,7 @@ def _import_confirm(request: HttpRequest) -> HttpResponse:
         return _report_page(request, result, sha256)
     _discard_upload(request, sha256)
     request.session[IMPORT_DONE_KEY] = {"filename": filename, **result.counts()}
-    messages.success(request, _t("The import of “%(file)s” is complete.") % {"file": filename})
+    messages.success(request, _("The import of “%(file)s” is complete.") % {"file": filename})
     return redirect("orgs:unit_import")
 
 
@@ -1026,27 +1054,24 @@ def unit_import_report(request: HttpRequest) -> HttpResponse:
     sha256 = request.GET.get("sha256", "")
     stored = _load_upload(request, sha256)
     if stored is None:
-        messages.error(request, _t("The uploaded file is no longer available: upload it again."))
+        messages.error(request, _("The uploaded file is no longer available: upload it again."))
         return redirect("orgs:unit_import")
     data, filename = stored
     result = _run_import(actor, data, filename, dry_run=True)
     columns = [
-        Column(_t("Row"), 8, "int"),
-        Column(_t("Column"), 18),
-        Column(_t("Value"), 28),
-        Column(_t("Error code"), 20),
-        Column(_t("Reason"), 60),
+        Column(_("Row"), 8, "int"),
+        Column(_("Column"), 18),
+        Column(_("Value"), 28),
+        Column(_("Error code"), 20),
+        Column(_("Reason"), 60),
     ]
-    rows = (
-        [e.row, e.field or "", "" if e.value is None else str(e.value), e.code, e.message]
-        for e in result.errors
-    )
+    rows = ([e.row, e.field or "", _cell_text(e.value), e.code, e.message] for e in result.errors)
     return xlsx_response(
-        _t("Import check report"),
-        _t("Import check report"),
+        _("Import check report"),
+        _("Import check report"),
         columns,
         rows,
-        subtitle=_t("File “%(file)s”.") % {"file": filename} + " " + _exported_on(actor),
+        subtitle=_("File “%(file)s”.") % {"file": filename} + " " + _exported_on(actor),
     )
 
 
@@ -1071,8 +1096,8 @@ def template_bytes(divisions: Iterable[Any]) -> bytes:
 
     buffer = io.BytesIO()
     book = xlsxwriter.Workbook(buffer, {"in_memory": True})
-    sheet = book.add_worksheet(_t("Units")[:31])
-    lists = book.add_worksheet(_t("Code lists")[:31])
+    sheet = book.add_worksheet(_("Units")[:31])
+    lists = book.add_worksheet(_("Code lists")[:31])
     header = book.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1})
     required = book.add_format({"bold": True, "bg_color": "#FCE4D6", "border": 1})
     as_text = book.add_format({"num_format": "@"})
@@ -1080,9 +1105,7 @@ def template_bytes(divisions: Iterable[Any]) -> bytes:
 
     division_rows = [(d.code, d.name) for d in divisions]
     words = {"category": list(CATEGORY_WORDS), "funding": list(FUNDING_WORDS)}
-    lists.write_row(
-        0, 0, [_t("Division code"), _t("Division"), _t("Unit category"), _t("Funding form")], header
-    )
+    lists.write_row(0, 0, [_("Division code"), _("Division"), _("Unit category"), _("Funding form")], header)
     for r, (code, name) in enumerate(division_rows, start=1):
         lists.write_string(r, 0, code)
         lists.write_string(r, 1, name)
@@ -1112,7 +1135,7 @@ def template_bytes(divisions: Iterable[Any]) -> bytes:
                     "validate": "list",
                     "source": sources[kind],
                     "error_title": title,
-                    "error_message": _t("Choose a value from the list."),
+                    "error_message": _("Choose a value from the list."),
                 },
             )
         elif kind == "int":
@@ -1126,7 +1149,7 @@ def template_bytes(divisions: Iterable[Any]) -> bytes:
                     "criteria": ">=",
                     "value": 0,
                     "error_title": title,
-                    "error_message": _t("A whole number of 0 or more."),
+                    "error_message": _("A whole number of 0 or more."),
                 },
             )
         elif kind == "code":
@@ -1140,9 +1163,9 @@ def template_bytes(divisions: Iterable[Any]) -> bytes:
                     "criteria": "==",
                     "value": 18,
                     "input_title": title,
-                    "input_message": _t("18 characters, entered as text."),
+                    "input_message": _("18 characters, entered as text."),
                     "error_title": title,
-                    "error_message": _t("A unified social credit code has 18 characters."),
+                    "error_message": _("A unified social credit code has 18 characters."),
                 },
             )
     sheet.freeze_panes(1, 0)
@@ -1156,7 +1179,7 @@ def unit_import_template(request: HttpRequest) -> HttpResponse:
     require(actor, "unit.import")
     content = template_bytes(divisions_in_scope(actor=actor))
     response = HttpResponse(content, content_type=XLSX_MIME)
-    name = _t("unit-import-template") + ".xlsx"
+    name = _("unit-import-template") + ".xlsx"
     response["Content-Disposition"] = (
         f"attachment; filename=\"unit-template.xlsx\"; filename*=UTF-8''{quote(name)}"
     )

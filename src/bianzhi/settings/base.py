@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 from django.utils.translation import gettext_lazy as _
@@ -79,12 +80,12 @@ TEMPLATES = [
 ]
 
 
-def _database_config() -> dict:
+def _database_config() -> dict[str, Any]:
     url = env("DATABASE_URL")
     if not url:
         DATA_DIR.mkdir(parents=True, exist_ok=True)
         url = f"sqlite:///{DATA_DIR / 'bianzhi.sqlite3'}"
-    config = dj_database_url.parse(url, conn_max_age=60)
+    config: dict[str, Any] = dict(dj_database_url.parse(url, conn_max_age=60))
     if config["ENGINE"] == "django.db.backends.sqlite3":
         config["CONN_MAX_AGE"] = 0
         config["OPTIONS"] = {

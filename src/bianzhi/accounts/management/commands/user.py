@@ -42,5 +42,5 @@ class Command(BaseCommand):
                 self.stderr.write(f"{error.code}: {error.message}")
             sys.exit(1)
         self.stdout.write(_("Created user %(username)s (%(role)s, %(jurisdiction)s).") % {
-            "username": user.username, "role": user.role_label, "jurisdiction": user.jurisdiction.name,
+            "username": user.username, "role": user.role_label, "jurisdiction": user.jurisdiction.name if user.jurisdiction else "",
         })

@@ -30,12 +30,13 @@ class Command(BaseCommand):
             raise CommandError(_("The demo runs on the embedded SQLite database: unset DATABASE_URL."))
         started = time.monotonic()
         call_command("migrate", interactive=False, verbosity=0)
+        settings.STATIC_ROOT.mkdir(parents=True, exist_ok=True)
         from bianzhi.demo.management.commands.assets import assets_present, install_assets
 
         if not assets_present():
             try:
                 install_assets()
-            except (CommandError, OSError, Exception) as exc:  # noqa: BLE001 - charts are optional for the demo
+            except (CommandError, OSError, Exception) as exc:
                 console.print(_("Warning: front-end chart files not installed (%(error)s).") % {"error": exc})
         load_all_rules()
         result = build_demo(system_user())
