@@ -653,6 +653,16 @@ def test_person_new_form_registers_and_reports_a_bad_id(world):
     assert not Person.objects.filter(name__in=["王五", "赵六"]).exists()
 
 
+def test_unit_operator_registers_people_of_its_own_unit_only(world):
+    client = client_for(world.users.tianhe_operator)
+    page = html(client.get(reverse("orgs:person_new")))
+    assert 'name="unit"' not in page and 'name="jurisdiction"' not in page
+    number = make_resident_id("440106", dt.date(1992, 7, 8), 17)
+    response = client.post(reverse("orgs:person_new"), {"id_number": number, "name": "陈七"})
+    assert response.status_code == 302
+    assert Person.objects.get(name="陈七").unit_id == world.tianhe_unit.pk
+
+
 def test_supervisor_cannot_register_people(world):
     client = client_for(world.users.tianhe_supervisor)
     number = make_resident_id("440106", dt.date(1985, 2, 3), 44)
@@ -797,6 +807,27 @@ def test_import_report_lists_every_bad_row_and_exports_it(world, upload_dir):
     response = client.post(reverse("orgs:unit_import"), {"action": "confirm", "sha256": sha})
     assert response.status_code == 200
     assert not audit_rows().exists()
+
+
+def test_import_accepts_csv(world, upload_dir):
+    from bianzhi.orgs.importing import TEMPLATE
+
+    uscc = next_uscc("440106")
+    text = (
+        ",".join(c.header for c in TEMPLATE.columns)
+        + "\n"
+        + f"{uscc},天河区CSV中心,,440106,其他,自收自支,,,,\n"
+    )
+    client = client_for(world.users.tianhe_reviewer)
+    page = html(
+        client.post(
+            reverse("orgs:unit_import"),
+            {"action": "upload", "file": SimpleUploadedFile("units.csv", text.encode("utf-8-sig"))},
+        )
+    )
+    sha = re.search(r'name="sha256" value="([0-9a-f]{64})"', page).group(1)
+    assert client.post(reverse("orgs:unit_import"), {"action": "confirm", "sha256": sha}).status_code == 302
+    assert Unit.objects.get(uscc=uscc).name == "天河区CSV中心"
 
 
 def test_import_confirm_needs_the_session_that_uploaded_the_file(world, upload_dir):

@@ -7,7 +7,7 @@ from typing import Any
 
 from django import forms
 from django.contrib.auth.password_validation import password_validators_help_text_html
-from django.utils.translation import gettext as _t
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from .choices import Role
@@ -27,7 +27,7 @@ class UserFilterForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["role"].choices = [("", _t("All roles")), *Role.choices]  # type: ignore[attr-defined]
+        self.fields["role"].choices = [("", gettext("All roles")), *Role.choices]  # type: ignore[attr-defined]
 
 
 class UserCreateForm(forms.Form):
@@ -72,5 +72,5 @@ class UserCreateForm(forms.Form):
             and data.get("password_confirm")
             and data["password"] != data["password_confirm"]
         ):
-            self.add_error("password_confirm", _t("The two passwords do not match."))
+            self.add_error("password_confirm", gettext("The two passwords do not match."))
         return data

@@ -11,7 +11,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import gettext as _t
+from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
 from bianzhi.common.errors import BianzhiError
@@ -63,22 +63,22 @@ def user_list(request: HttpRequest) -> HttpResponse:
         {
             "form": form,
             "listing": listing,
-            "breadcrumbs": [(_t("Users"), None)],
+            "breadcrumbs": [(gettext("Users"), None)],
         },
     )
 
 
 def _user_export(listing: Listing) -> HttpResponse:
     columns = [
-        Column(_t("User name"), 16),
-        Column(_t("Full name"), 12),
-        Column(_t("Role"), 14),
-        Column(_t("Jurisdiction code"), 12),
-        Column(_t("Jurisdiction"), 14),
-        Column(_t("Unit"), 28),
-        Column(_t("Unified social credit code"), 22),
-        Column(_t("Status"), 8),
-        Column(_t("Last login"), 18),
+        Column(gettext("User name"), 16),
+        Column(gettext("Full name"), 12),
+        Column(gettext("Role"), 14),
+        Column(gettext("Jurisdiction code"), 12),
+        Column(gettext("Jurisdiction"), 14),
+        Column(gettext("Unit"), 28),
+        Column(gettext("Unified social credit code"), 22),
+        Column(gettext("Status"), 8),
+        Column(gettext("Last login"), 18),
     ]
     rows = (
         [
@@ -89,12 +89,12 @@ def _user_export(listing: Listing) -> HttpResponse:
             u.jurisdiction.name if u.jurisdiction else "",
             u.unit.name if u.unit else "",
             u.unit.uscc if u.unit else "",
-            _t("Enabled") if u.is_active else _t("Deactivated"),
+            gettext("Enabled") if u.is_active else gettext("Deactivated"),
             timezone.localtime(u.last_login).strftime("%Y-%m-%d %H:%M") if u.last_login else "",
         ]
         for u in listing.queryset.iterator(chunk_size=2000)
     )
-    return xlsx_response("users", _t("Users"), columns, rows)
+    return xlsx_response("users", gettext("Users"), columns, rows)
 
 
 @login_required
@@ -118,7 +118,7 @@ def user_create(request: HttpRequest) -> HttpResponse:
         except BianzhiError as exc:
             add_service_errors(form, exc)
         else:
-            messages.success(request, _t("User %(name)s created.") % {"name": new_user.username})
+            messages.success(request, gettext("User %(name)s created.") % {"name": new_user.username})
             return redirect("accounts:user_detail", pk=new_user.pk)
     return render(
         request,
@@ -126,7 +126,7 @@ def user_create(request: HttpRequest) -> HttpResponse:
         {
             "form": form,
             "unit_operator": Role.UNIT_OPERATOR,
-            "breadcrumbs": [(_t("Users"), reverse("accounts:user_list")), (_t("New user"), None)],
+            "breadcrumbs": [(gettext("Users"), reverse("accounts:user_list")), (gettext("New user"), None)],
         },
     )
 
@@ -150,7 +150,7 @@ def user_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "subject": subject,
             "events": events,
             "is_self": subject.pk == actor.pk,
-            "breadcrumbs": [(_t("Users"), reverse("accounts:user_list")), (subject.username, None)],
+            "breadcrumbs": [(gettext("Users"), reverse("accounts:user_list")), (subject.username, None)],
         },
     )
 
@@ -167,6 +167,6 @@ def user_set_active(request: HttpRequest, pk: int) -> HttpResponse:
         for error in exc.errors:
             messages.error(request, error.message)
     else:
-        text = _t("User %(name)s activated.") if active else _t("User %(name)s deactivated.")
+        text = gettext("User %(name)s activated.") if active else gettext("User %(name)s deactivated.")
         messages.success(request, text % {"name": subject.username})
     return redirect("accounts:user_detail", pk=subject.pk)

@@ -42,10 +42,15 @@ def _mo_in_step() -> list[str]:
 
     if not MO.exists():
         return ["django.mo missing: run `bianzhi compilemessages`"]
+
+    def norm(value: object) -> object:
+        # Plural messages: read_po gives tuples, read_mo gives (unhashable) lists.
+        return tuple(value) if isinstance(value, (list, tuple)) else value
+
     with open(PO, "rb") as fh:
-        po = {m.id: m.string for m in read_po(fh) if m.id and not m.fuzzy}
+        po = {norm(m.id): norm(m.string) for m in read_po(fh) if m.id and not m.fuzzy}
     with open(MO, "rb") as fh:
-        mo = {m.id: m.string for m in read_mo(fh) if m.id}
+        mo = {norm(m.id): norm(m.string) for m in read_mo(fh) if m.id}
     return [] if po == mo else ["django.mo is out of date: run `bianzhi compilemessages`"]
 
 

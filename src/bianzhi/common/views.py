@@ -11,7 +11,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import gettext as _t
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from bianzhi.accounts.permissions import can, require
@@ -80,31 +80,31 @@ def workbench(request: HttpRequest) -> HttpResponse:
     cards = [
         {
             "key": "units",
-            "label": _t("Units in scope"),
+            "label": gettext("Units in scope"),
             "value": figures["units"],
             "url": reverse("orgs:unit_list"),
         },
         {
             "key": "approved",
-            "label": _t("Approved establishment"),
+            "label": gettext("Approved establishment"),
             "value": figures["approved"],
             "url": establishment_url,
         },
         {
             "key": "actual",
-            "label": _t("Actual headcount"),
+            "label": gettext("Actual headcount"),
             "value": figures["actual"],
             "url": establishment_url,
         },
         {
             "key": "vacancies",
-            "label": _t("Vacancies"),
+            "label": gettext("Vacancies"),
             "value": figures["vacancies"],
             "url": f"{establishment_url}?problem=vacant",
         },
         {
             "key": "over_units",
-            "label": _t("Over-establishment units"),
+            "label": gettext("Over-establishment units"),
             "value": figures["over_units"],
             "url": f"{establishment_url}?problem=over",
             "warn": figures["over_units"] > 0,
@@ -114,7 +114,7 @@ def workbench(request: HttpRequest) -> HttpResponse:
         cards.append(
             {
                 "key": "active_users",
-                "label": _t("Active users"),
+                "label": gettext("Active users"),
                 "value": figures["active_users"],
                 "url": reverse("accounts:user_list"),
             }
@@ -125,17 +125,17 @@ def workbench(request: HttpRequest) -> HttpResponse:
             {"event": e, "action": action_label(e.action)} for e in audit_events_in_scope(actor=user)[:8]
         ]
     shortcuts = [
-        (_t("Units"), reverse("orgs:unit_list")),
-        (_t("Establishment"), establishment_url),
-        (_t("Divisions"), reverse("divisions:division_list")),
+        (gettext("Units"), reverse("orgs:unit_list")),
+        (gettext("Establishment"), establishment_url),
+        (gettext("Divisions"), reverse("divisions:division_list")),
     ]
     if can(user, "user.manage"):
         shortcuts += [
-            (_t("New user"), reverse("accounts:user_create")),
-            (_t("Users"), reverse("accounts:user_list")),
+            (gettext("New user"), reverse("accounts:user_create")),
+            (gettext("Users"), reverse("accounts:user_list")),
         ]
     if can(user, "audit.view"):
-        shortcuts.append((_t("Audit log"), reverse("common:audit_list")))
+        shortcuts.append((gettext("Audit log"), reverse("common:audit_list")))
     return render(
         request,
         "common/workbench.html",
@@ -167,8 +167,8 @@ class AuditFilterForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        actions = [("", _t("All actions")), *((k, str(v)) for k, v in ACTION_LABELS.items())]
-        types = [("", _t("All object types")), *((k, str(v)) for k, v in OBJECT_TYPE_LABELS.items())]
+        actions = [("", gettext("All actions")), *((k, str(v)) for k, v in ACTION_LABELS.items())]
+        types = [("", gettext("All object types")), *((k, str(v)) for k, v in OBJECT_TYPE_LABELS.items())]
         # Keep a code that came in the URL selectable even when the page has no label for it.
         for name, choices in (("action", actions), ("object_type", types)):
             current = self.data.get(name, "")
@@ -219,24 +219,24 @@ def audit_list(request: HttpRequest) -> HttpResponse:
             "form": form,
             "listing": listing,
             "rows": rows,
-            "breadcrumbs": [(_t("Audit log"), None)],
+            "breadcrumbs": [(gettext("Audit log"), None)],
         },
     )
 
 
 def _audit_export(listing: Listing) -> HttpResponse:
     columns = [
-        Column(_t("No."), 10, "int"),
-        Column(_t("Time"), 20),
-        Column(_t("Actor"), 16),
-        Column(_t("Action"), 18),
-        Column(_t("Action code"), 18),
-        Column(_t("Object type"), 14),
-        Column(_t("Object"), 36),
-        Column(_t("Object id"), 12),
-        Column(_t("Jurisdiction path"), 30),
-        Column(_t("IP address"), 16),
-        Column(_t("Request id"), 34),
+        Column(gettext("No."), 10, "int"),
+        Column(gettext("Time"), 20),
+        Column(gettext("Actor"), 16),
+        Column(gettext("Action"), 18),
+        Column(gettext("Action code"), 18),
+        Column(gettext("Object type"), 14),
+        Column(gettext("Object"), 36),
+        Column(gettext("Object id"), 12),
+        Column(gettext("Jurisdiction path"), 30),
+        Column(gettext("IP address"), 16),
+        Column(gettext("Request id"), 34),
     ]
 
     def rows():
@@ -271,10 +271,10 @@ def _audit_export(listing: Listing) -> HttpResponse:
 
     return xlsx_response(
         "audit",
-        _t("Audit log"),
+        gettext("Audit log"),
         columns,
         rows(),
-        subtitle=_t("Exported on %(date)s") % {"date": timezone.localdate().isoformat()},
+        subtitle=gettext("Exported on %(date)s") % {"date": timezone.localdate().isoformat()},
     )
 
 
@@ -323,6 +323,6 @@ def audit_detail(request: HttpRequest, seq: int) -> HttpResponse:
             "after_json": _pretty(event.after),
             "changes": _changes(event.before, event.after),
             "hash_ok": audit.chain_hash(event.prev_hash, event) == event.hash,
-            "breadcrumbs": [(_t("Audit log"), reverse("common:audit_list")), (f"#{event.seq}", None)],
+            "breadcrumbs": [(gettext("Audit log"), reverse("common:audit_list")), (f"#{event.seq}", None)],
         },
     )

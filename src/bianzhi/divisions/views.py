@@ -11,7 +11,7 @@ from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
-from django.utils.translation import gettext as _t
+from django.utils.translation import gettext
 
 from bianzhi.accounts.permissions import can, require
 from bianzhi.common.errors import BianzhiError
@@ -107,19 +107,19 @@ def division_list(request: HttpRequest) -> HttpResponse:
             "rows": rows,
             "unit_list_url": _optional_reverse("orgs:unit_list"),
             "export_url": "?" + export_params.urlencode(),
-            "breadcrumbs": [(_t("Divisions"), None)],
+            "breadcrumbs": [(gettext("Divisions"), None)],
         },
     )
 
 
 def _division_export(rows: list[dict[str, Any]]) -> HttpResponse:
     columns = [
-        Column(_t("Division code"), 12),
-        Column(_t("Division name"), 24),
-        Column(_t("Level"), 14),
-        Column(_t("Parent code"), 12),
-        Column(_t("Units of this division"), 14, "int"),
-        Column(_t("Units including lower levels"), 16, "int"),
+        Column(gettext("Division code"), 12),
+        Column(gettext("Division name"), 24),
+        Column(gettext("Level"), 14),
+        Column(gettext("Parent code"), 12),
+        Column(gettext("Units of this division"), 14, "int"),
+        Column(gettext("Units including lower levels"), 16, "int"),
     ]
     data = (
         [
@@ -132,7 +132,7 @@ def _division_export(rows: list[dict[str, Any]]) -> HttpResponse:
         ]
         for r in rows
     )
-    return xlsx_response("divisions", _t("Divisions"), columns, data)
+    return xlsx_response("divisions", gettext("Divisions"), columns, data)
 
 
 @login_required
@@ -148,7 +148,7 @@ def division_detail(request: HttpRequest, code: str) -> HttpResponse:
     ]
     unit_list_url = _optional_reverse("orgs:unit_list")
     parent = division.parent if division.parent is not None and path_in_scope(division.parent.path, user) else None
-    breadcrumbs: list[tuple[str, str | None]] = [(_t("Divisions"), reverse("divisions:division_list"))]
+    breadcrumbs: list[tuple[str, str | None]] = [(gettext("Divisions"), reverse("divisions:division_list"))]
     if parent is not None:
         breadcrumbs.append((parent.name, reverse("divisions:division_detail", args=[parent.code])))
     breadcrumbs.append((division.name, None))
@@ -188,7 +188,7 @@ def division_add_town(request: HttpRequest, code: str) -> HttpResponse:
         except BianzhiError as exc:
             add_service_errors(form, exc, {"parent_code": ""})
         else:
-            messages.success(request, _t("%(name)s added.") % {"name": str(town)})
+            messages.success(request, gettext("%(name)s added.") % {"name": str(town)})
             return redirect("divisions:division_detail", code=town.code)
     return render(
         request,
@@ -197,9 +197,9 @@ def division_add_town(request: HttpRequest, code: str) -> HttpResponse:
             "form": form,
             "parent": parent,
             "breadcrumbs": [
-                (_t("Divisions"), reverse("divisions:division_list")),
+                (gettext("Divisions"), reverse("divisions:division_list")),
                 (parent.name, reverse("divisions:division_detail", args=[parent.code])),
-                (_t("Add town or street"), None),
+                (gettext("Add town or street"), None),
             ],
         },
     )
