@@ -45,8 +45,9 @@ def test_tianhe_reviewer_sees_only_tianhe_units_and_their_establishment(page, li
     page.wait_for_url(f"{base}/orgs/units/{world.tianhe_unit.pk}/")
     assert world.tianhe_unit.uscc in page.inner_text("main")
     page.click("#tab-establishment")
+    page.wait_for_selector("#pane-establishment.show.active")
+    page.wait_for_timeout(300)  # Bootstrap's fade
     pane = page.locator("#pane-establishment")
-    pane.wait_for(state="visible")
     text = pane.inner_text()
     assert "37" in text and "41" in text  # approved 37, actual 41: over by 4
     assert "4" in text
