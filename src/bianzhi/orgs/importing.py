@@ -450,18 +450,25 @@ def _preview(plan: _Plan) -> list[Change]:
 
 
 def _insert(model: Any, fields: list[str], rows: Iterable[tuple[Any, ...]]) -> None:
-    """Plain multi-row INSERTs (``executemany``) of values that are already database values.
+    """Bulk INSERT of values that are already database values: ``COPY`` on PostgreSQL,
+    ``executemany`` of one prepared statement elsewhere (SQLite).
 
     ``bulk_create`` instantiates a model and prepares every value through its field, which
-    is most of the time of a 50,000-row import; here the values are text, integers, ids,
+    was most of the time of a 50,000-row import; here the values are text, integers, ids,
     ``None`` and dates adapted once (:func:`_db_date`), so nothing needs preparing. Columns
     not named get ``NULL``: name every non-null column.
     """
     meta = model._meta
     quote = connection.ops.quote_name
+    table = quote(meta.db_table)
     columns = ", ".join(quote(meta.get_field(name).column) for name in fields)
-    sql = f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({', '.join(['%s'] * len(fields))})"
     with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+            return
+        sql = f"INSERT INTO {table} ({columns}) VALUES ({', '.join(['%s'] * len(fields))})"
         for part in batched(rows, 5000):
             cursor.executemany(sql, part)
 

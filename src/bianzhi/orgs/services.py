@@ -294,7 +294,7 @@ def person_create(
         raise BianzhiError(errors.PERSON_EXISTS, field="id_number") from None
     audit.record(actor, audit.entry_for(
         "person.create", person, scope_path=person.jurisdiction_path,
-        after={"id_number": person.masked_id, "name": name, "sex": rid.sex, "birth_date": rid.birth_date,
-               "unit": unit.uscc if unit else None},
+        # Masked ID only, and no birth date: together they would give the full number back.
+        after={"id_number": person.masked_id, "name": name, "sex": rid.sex, "unit": unit.uscc if unit else None},
     ))
     return person

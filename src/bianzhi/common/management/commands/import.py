@@ -6,9 +6,11 @@ error, unknown user, a kind that is not available yet, or a file that cannot be 
 all (missing, not a workbook, truncated, not UTF-8). A file that is readable but has the
 wrong columns or no data rows is a rejection (1), like any other template error.
 
-Each kind maps to an importer ``(*, actor, data, filename, dry_run, [mode]) -> ImportResult``
-(:class:`bianzhi.common.tabular.ImportResult`); later issues register theirs in
-:data:`IMPORTERS`.
+Each kind maps to an importer
+``(*, actor, data, filename, dry_run, progress, [mode]) -> ImportResult``
+(:class:`bianzhi.common.tabular.ImportResult`; ``progress(phase, done, total)`` may be
+ignored); later issues register theirs in :data:`IMPORTERS`. ``--mode`` is passed on only
+to kinds registered with ``takes_mode`` (the roster); the others accept and ignore it.
 """
 
 from __future__ import annotations
@@ -148,8 +150,11 @@ def _describe(error: ErrorDetail) -> str:
         parts.append(_("Row %(row)s") % {"row": error.row})
     if error.field:
         parts.append(f"[{error.field}]")
-    if error.value not in (None, ""):
-        parts.append(f"“{error.value}”")
+    value = error.value
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if value not in (None, ""):
+        parts.append(f"“{value}”")
     parts.append(f"{error.message} ({error.code})")
     return " ".join(parts)
 
