@@ -23,8 +23,14 @@ class Command(BaseCommand):
         if result.ok:
             self.stdout.write(_("Audit chain intact: %(n)d events verified.") % {"n": result.checked})
             return
+        reasons = {
+            "hash": _("its content does not match its hash"),
+            "prev_hash": _("its link to the previous event is broken"),
+            "missing": _("the event is missing"),
+            "head": _("the chain head does not match the last event"),
+        }
         self.stderr.write(
             _("Audit chain broken at event #%(seq)s (%(reason)s); %(n)d events before it verified.")
-            % {"seq": result.broken_seq, "reason": result.reason, "n": result.checked}
+            % {"seq": result.broken_seq, "reason": reasons.get(result.reason, result.reason), "n": result.checked}
         )
         sys.exit(1)
