@@ -16,9 +16,10 @@ from django.views.decorators.http import require_POST
 
 from bianzhi.common.errors import BianzhiError
 from bianzhi.common.exports import Column, xlsx_response
+from bianzhi.common.forms import add_service_errors
 from bianzhi.common.listing import Listing
 from bianzhi.common.selectors import audit_events_in_scope
-from bianzhi.common.views import action_label, add_service_errors
+from bianzhi.common.views import action_label
 from bianzhi.divisions.selectors import divisions_in_scope
 
 from . import services

@@ -17,7 +17,6 @@ from django.utils.translation import gettext_lazy as _
 from bianzhi.accounts.permissions import can, require
 
 from . import audit
-from .errors import BianzhiError
 from .exports import Column, xlsx_response
 from .listing import Listing
 from .selectors import audit_events_in_scope, get_audit_event, workbench_figures
@@ -55,16 +54,6 @@ def action_label(code: str) -> str:
 def object_type_label(code: str) -> str:
     label = OBJECT_TYPE_LABELS.get(code)
     return str(label) if label is not None else code
-
-
-def add_service_errors(
-    form: forms.BaseForm, exc: BianzhiError, field_map: dict[str, str] | None = None
-) -> None:
-    """Put each violation of a service next to its form field (or on top when the form has none)."""
-    field_map = field_map or {}
-    for error in exc.errors:
-        name = field_map.get(error.field or "", error.field)
-        form.add_error(name if name in form.fields else None, error.message)
 
 
 # ----------------------------------------------------------------------------------------------

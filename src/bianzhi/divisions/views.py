@@ -16,9 +16,9 @@ from django.utils.translation import gettext
 from bianzhi.accounts.permissions import can, require
 from bianzhi.common.errors import BianzhiError
 from bianzhi.common.exports import Column, xlsx_response
+from bianzhi.common.forms import add_service_errors
 from bianzhi.common.listing import Listing
 from bianzhi.common.scoping import path_in_scope
-from bianzhi.common.views import add_service_errors
 from bianzhi.orgs.selectors import units_in_scope
 
 from . import services

@@ -11,7 +11,7 @@ from typing import Any, cast
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from bianzhi.common.errors import BianzhiError, message_for
+from bianzhi.common.errors import message_for
 
 from .choices import Education, EstablishmentKind, FundingForm, UnitCategory, UnitStatus
 from .errors import UNIT_NOT_FOUND
@@ -67,21 +67,6 @@ class StyledForm(forms.Form):
         self.is_valid()
         value = self.cleaned_data.get(name) if hasattr(self, "cleaned_data") else None
         return default if value in (None, "") else value
-
-
-def add_service_errors(form: forms.Form, exc: BianzhiError, fields: dict[str, str] | None = None) -> None:
-    """Put every violation of a service next to its field, the rest on top of the form.
-
-    ``fields`` maps the service's field names to the form's, where they differ.
-    """
-    fields = fields or {}
-    for error in exc.errors:
-        name = fields.get(error.field or "", error.field or "")
-        target = name if name in form.fields else None
-        message = error.message
-        if target is None and error.value not in (None, "") and error.field not in form.fields:
-            message = f"{message}（{error.value}）"
-        form.add_error(target, forms.ValidationError(message, code=error.code))
 
 
 # ---------------------------------------------------------------- filter bars

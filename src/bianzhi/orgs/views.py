@@ -37,6 +37,7 @@ from django.views.decorators.http import require_http_methods
 from bianzhi.accounts.permissions import can, require
 from bianzhi.common.errors import BianzhiError
 from bianzhi.common.exports import XLSX_MIME, Column, xlsx_response
+from bianzhi.common.forms import add_service_errors
 from bianzhi.common.listing import Listing
 from bianzhi.common.scoping import scope_of
 from bianzhi.common.selectors import audit_events_in_scope
@@ -58,7 +59,6 @@ from .forms import (
     UnitRenameForm,
     UnitSetUpForm,
     UnitTreeFilterForm,
-    add_service_errors,
 )
 from .models import EstablishmentQuota, Person, Unit, UnitVersion
 

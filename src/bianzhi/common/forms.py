@@ -1,0 +1,22 @@
+"""Form helpers shared by every app's pages."""
+
+from __future__ import annotations
+
+from django import forms
+
+from .errors import BianzhiError
+
+
+def add_service_errors(form: forms.BaseForm, exc: BianzhiError, fields: dict[str, str] | None = None) -> None:
+    """Put every violation of a service next to its field, the rest on top of the form.
+
+    ``fields`` maps the service's field names to the form's, where they differ.
+    """
+    fields = fields or {}
+    for error in exc.errors:
+        name = fields.get(error.field or "", error.field or "")
+        target = name if name in form.fields else None
+        message = error.message
+        if target is None and error.value not in (None, "") and error.field not in form.fields:
+            message = f"{message}（{error.value}）"
+        form.add_error(target, forms.ValidationError(message, code=error.code))
