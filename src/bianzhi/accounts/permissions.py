@@ -26,6 +26,18 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "person.view": ALL_ROLES,
     "person.change": frozenset({Role.ESTABLISHMENT_REVIEWER, Role.ADMINISTRATOR, Role.UNIT_OPERATOR}),
     "user.manage": frozenset({Role.ADMINISTRATOR}),
+    "roster.view": ALL_ROLES,
+    "roster.change": frozenset({Role.UNIT_OPERATOR, Role.ESTABLISHMENT_REVIEWER, Role.ADMINISTRATOR}),
+    "roster.import_register": frozenset({Role.UNIT_OPERATOR, Role.ESTABLISHMENT_REVIEWER, Role.ADMINISTRATOR}),
+    "roster.import_inventory": frozenset({Role.ADMINISTRATOR}),
+    "roster.bulk": REVIEWERS,
+    "baseline.view": ALL_ROLES,
+    "baseline.take": REVIEWERS,
+    "cap.change": REVIEWERS,
+    "pool.view": ALL_ROLES,
+    "pool.change": REVIEWERS,
+    "rules.view": ALL_ROLES,
+    "rules.change": frozenset({Role.ADMINISTRATOR}),
     "audit.view": frozenset({Role.ADMINISTRATOR, Role.SUPERVISOR, Role.ESTABLISHMENT_REVIEWER}),
 }
 

@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "bianzhi.divisions",
     "bianzhi.accounts",
     "bianzhi.orgs",
+    "bianzhi.staffing",
     "bianzhi.demo",
 ]
 
