@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field as dc_field
 from typing import Any
 
 from . import errors
@@ -20,7 +21,7 @@ from .choices import ClassPolicy, RuleTable
 class Violation:
     code: str
     field: str | None = None
-    params: dict[str, Any] = field(default_factory=dict)
+    params: dict[str, Any] = dc_field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -108,7 +109,7 @@ class SpellFacts:
     leave_date: dt.date | None = None
     exit_reason: str | None = ""
     education: str | None = ""
-    raw: dict[str, str] = field(default_factory=dict)  # the typed values, for messages
+    raw: dict[str, str] = dc_field(default_factory=dict)  # the typed values, for messages
 
 
 def check_format(facts: SpellFacts, rules: RuleSet, today: dt.date) -> list[Violation]:
@@ -154,13 +155,13 @@ class UnitContext:
     """What the policy checks need to know about a unit on the hire date."""
 
     has_baseline: bool
-    baseline_situations: set[str] = field(default_factory=set)
-    baseline_classes: set[str] = field(default_factory=set)
+    baseline_situations: set[str] = dc_field(default_factory=set)
+    baseline_classes: set[str] = dc_field(default_factory=set)
     total_cap: int | None = None
-    class_caps: dict[str, int] = field(default_factory=dict)
+    class_caps: dict[str, int] = dc_field(default_factory=dict)
     current_total: int = 0
-    current_by_class: dict[str, int] = field(default_factory=dict)
-    class_at_year_start: dict[str, int] = field(default_factory=dict)
+    current_by_class: dict[str, int] = dc_field(default_factory=dict)
+    class_at_year_start: dict[str, int] = dc_field(default_factory=dict)
 
 
 def check_new_hire(facts: SpellFacts, unit: UnitContext, rules: RuleSet) -> list[Violation]:
