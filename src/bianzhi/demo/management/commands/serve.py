@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
 
+def start_task_worker() -> subprocess.Popen[bytes]:
+    """The background-task worker (large imports) runs beside the web server; it stops with it."""
+    # Same process group as the server: Ctrl+C in the terminal stops both.
+    return subprocess.Popen([sys.executable, "-m", "bianzhi", "db_worker", "--interval", "1"])
+
+
 def exec_gunicorn(host: str, port: int, workers: int = 2) -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bianzhi.settings.base")
+    start_task_worker()
     argv = [
         sys.executable, "-m", "gunicorn", "bianzhi.wsgi:application", "--bind", f"{host}:{port}",
         "--workers", str(workers), "--threads", "4", "--access-logfile", "-", "--timeout", "120",
