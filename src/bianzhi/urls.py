@@ -7,5 +7,6 @@ urlpatterns = [
     path("accounts/", include("bianzhi.accounts.urls")),
     path("divisions/", include("bianzhi.divisions.urls")),
     path("orgs/", include("bianzhi.orgs.urls")),
+    path("staffing/", include("bianzhi.staffing.urls")),
     path("", include("bianzhi.common.urls")),
 ]

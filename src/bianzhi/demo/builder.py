@@ -20,6 +20,7 @@ from bianzhi.accounts.models import User
 from bianzhi.common import audit
 from bianzhi.common.codes import make_resident_id, make_uscc
 from bianzhi.common.models import AuditEvent
+from bianzhi.demo.roster import build_roster
 from bianzhi.divisions.choices import Level
 from bianzhi.divisions.models import Division
 from bianzhi.orgs.choices import EstablishmentKind, FundingForm, UnitCategory, UnitChange, UnitStatus
@@ -252,6 +253,7 @@ def build_demo(actor: User) -> dict[str, Any]:
     builder.history()
     builder.establishment()
     people = builder.people()
+    roster = build_roster(actor)
     entries = [audit.Entry(action="division.add", scope_path=t.path, object_type="divisions.division",
                            object_id=str(t.pk), object_repr=str(t), after={"code": t.code, "name": t.name})
                for t in towns]
@@ -266,4 +268,4 @@ def build_demo(actor: User) -> dict[str, Any]:
     entries.append(audit.Entry(action="demo.build", scope_path=root.path, object_type="demo",
                                object_repr="示例省份", after=counts))
     audit.record_many(actor, entries)
-    return {"built": True, **counts}
+    return {"built": True, **counts, "roster": roster}

@@ -50,3 +50,52 @@ PERSON_NAME_MISMATCH = define(
 )
 POST_NAME_REQUIRED = define("post_name_required", _("Enter a post name of 1 to 50 characters."))
 COST_INVALID = define("cost_invalid", _("Monthly cost is an amount in yuan of 0 or more."))
+
+# Bulk operations (S10) and the coordinator pool (S9).
+BULK_DOCUMENT_REQUIRED = define(
+    "bulk_document_required", _("Applying a bulk operation needs the reference of the approving document.")
+)
+BULK_NOT_PENDING = define(
+    "bulk_not_pending", _("This bulk operation has already been applied or cancelled.")
+)
+BULK_SELECTION_CHANGED = define(
+    "bulk_selection_changed",
+    _("The selection has changed since the preview (%(previewed)s then, %(now)s now): preview it again."),
+)
+BULK_SELECTION_EMPTY = define("bulk_selection_empty", _("No record in your jurisdiction matches this selection."))
+BULK_CRITERIA_UNKNOWN = define(
+    "bulk_criteria_unknown", _("Unknown selection field %(name)s: use %(allowed)s.")
+)
+BULK_CRITERIA_REQUIRED = define(
+    "bulk_criteria_required",
+    _("Choose a unit or at least one selection field: a whole jurisdiction cannot be moved at once."),
+)
+BULK_DATE_TOO_FAR = define("bulk_date_too_far", _("The leave date may be at most one year ahead."))
+POOL_NOT_COORDINATOR = define(
+    "pool_not_coordinator",
+    _("Only coordinators and auxiliary staff of units within a city belong to the city's coordinator pool."),
+)
+POOL_NOT_ACTIVE = define("pool_not_active", _("The coordinator is not in post on this date."))
+
+# Records, exits, hire authorisations and local rule rows (spells.py).
+SPELL_NOT_FOUND = define("spell_not_found", _("Unknown record, or a record outside your jurisdiction."))
+SPELL_ALREADY_EXITED = define("spell_already_exited", _("This record already has a leave date."))
+# Same code as SPELL_OVERLAP, for an overlapping record the user may not see: no unit, no dates.
+SPELL_OVERLAP_HIDDEN_MESSAGE = _("This person already counts in another record on some of these days.")
+QUANTITY_INVALID = define("quantity_invalid", _("The quantity is a whole number of 1 or more."))
+VALID_TO_NOT_AFTER_FROM = define("valid_to_not_after_from", _("The end date must be after the start date."))
+AUTHORISATION_NUMBER_TAKEN = define(
+    "authorisation_number_taken", _("A hire authorisation with this number already exists.")
+)
+RULE_NOT_STRICTER = define(
+    "rule_not_stricter",
+    _("A local rule may only add a key post or move a post class to a stricter policy "
+      "(hold the total < strictly control increases < optimise the stock < actively reduce)."),
+)
+RULE_SOURCE_REQUIRED = define("rule_source_required", _("Cite the policy document this rule comes from."))
+RULE_NAME_TAKEN = define("rule_name_taken", _("This table already has a row with this name."))
+RULE_NOT_OWN_JURISDICTION = define(
+    "rule_not_own_jurisdiction", _("Local rules are added by an administrator of that jurisdiction itself.")
+)
+RULE_NOT_FOUND = define("rule_not_found", _("Unknown rule row, or not a local row of your jurisdiction."))
+RULE_ALREADY_CLOSED = define("rule_already_closed", _("This rule row already has an end date."))

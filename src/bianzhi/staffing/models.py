@@ -109,6 +109,7 @@ class BulkOperation(models.Model):
     receiver = models.CharField(max_length=200, blank=True, verbose_name=_("receiving organisation"))
     document_ref = models.CharField(max_length=100, blank=True, verbose_name=_("document reference"))
     count = models.PositiveIntegerField(default=0, verbose_name=_("people"))
+    selection_digest = models.CharField(max_length=64, blank=True, verbose_name=_("selection digest"))
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
                                    verbose_name=_("created by"))
     created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))

@@ -44,6 +44,14 @@ class Command(BaseCommand):
         if result["built"]:
             console.print(_("Demo province built: %(units)d units, %(people)d people (%(s).1f s).") % {
                 "units": result["units"], "people": result["people"], "s": elapsed})
+            roster = result["roster"]
+            console.print(_(
+                "Non-establishment roster: %(spells)d records of %(people)d people; %(city)s city level "
+                "%(change)+.1f%% from 2019-12-31 to 2021-12-31, %(cleared)d of %(organs)d party and "
+                "government organs at zero.") % {
+                "spells": roster["spells"], "people": roster["people"], "city": "广州市",
+                "change": float(roster["gz_city_change"] or 0) * 100, "cleared": roster["gz_organs_cleared"],
+                "organs": roster["gz_organs"]})
         else:
             console.print(_("Demo province already in place (%(s).1f s).") % {"s": elapsed})
         table = Table(title=_("Demo accounts (password: %(password)s)") % {"password": DEMO_PASSWORD})
