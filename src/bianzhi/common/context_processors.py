@@ -12,4 +12,7 @@ def layout(request: HttpRequest) -> dict[str, Any]:
     return {"can": {action.replace(".", "_"): can(user, action) for action in _MENU_ACTIONS}}
 
 
-_MENU_ACTIONS = ("unit.change", "unit.import", "user.manage", "audit.view", "person.change", "division.change")
+_MENU_ACTIONS = (
+    "unit.change", "unit.import", "user.manage", "audit.view", "person.change", "division.change",
+    "roster.view", "baseline.view", "pool.view", "roster.bulk", "roster.import_register", "rules.view",
+)

@@ -28,7 +28,8 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
-from django.db.models import Count, Sum
+from django.db import connection
+from django.db.models import Count, Max, Sum
 from django.utils import timezone
 
 from bianzhi.common import audit
@@ -247,6 +248,11 @@ class _Roster:
         self.spells: list[_Spell] = []
         self.people: list[_Person] = []
         self.units: list[_Unit] = []
+        self.cleared: set[int] = set()
+        self.over_cap_units: list[_Unit] = []
+        self.key_post_spells: list[_Spell] = []
+        self.person_pk: dict[str, int] = {}
+        self.movers = 0
 
     # -- plan -------------------------------------------------------------------------------
 
@@ -395,7 +401,6 @@ class _Roster:
         for stream in self.streams:
             if stream.end is None:
                 by_unit[stream.unit.pk].append(stream)
-        self.over_cap_units: list[_Unit] = []
         for code, n in ((TIANHE, 2), ("440104", 1), ("440304", 1), ("440305", 1), ("", 2)):
             units = sorted({s.unit.pk: s.unit for streams in by_unit.values() for s in streams
                             if (s.unit.code == code if code else s.unit.city not in (GUANGZHOU, SHENZHEN))
@@ -485,7 +490,6 @@ class _Roster:
             today_by_unit[stream.unit.pk] += stream.today
             streams_by_unit[stream.unit.pk].append(stream)
         over = {u.pk for u in self.over_cap_units}
-        self.key_post_spells: list[_Spell] = []
         for code in (TIANHE, GUANGZHOU):
             units = sorted({s.unit.pk: s.unit for s in self.streams if s.unit.code == code and s.end is None
                             and s.unit.pk not in over and s.unit.pk not in self.cleared
@@ -529,7 +533,6 @@ class _Roster:
         waiting: dict[str, list[tuple[dt.date, int, int]]] = defaultdict(list)
         ready: dict[str, list[int]] = defaultdict(list)
         counter = 0
-        self.movers = 0
         self.spells.sort(key=lambda s: (s.hire, s.stream.unit.pk))
         for spell in self.spells:
             stream = spell.stream
@@ -604,12 +607,14 @@ class _Roster:
 
     def write(self) -> BulkOperation:
         units = {u.pk: u for u in self.units}
-        people = [Person(
-            id_number=p.id_number, name=p.name, sex="M" if p.male else "F", birth_date=p.birth,
-            education=p.education, jurisdiction_id=units[p.last.stream.unit.pk].jurisdiction_id,
-            jurisdiction_path=p.last.stream.unit.path, unit_id=p.last.stream.unit.pk,
-        ) for p in self.people if p.last is not None]
-        Person.objects.bulk_create(people, batch_size=2000)
+        date = connection.ops.adapt_datefield_value
+        before = Person.objects.aggregate(highest=Max("pk"))["highest"] or 0
+        _insert(Person, ("id_number", "name", "sex", "birth_date", "education", "jurisdiction", "jurisdiction_path",
+                         "unit"), [
+            (p.id_number, p.name, "M" if p.male else "F", date(p.birth), p.education,
+             units[p.last.stream.unit.pk].jurisdiction_id, p.last.stream.unit.path, p.last.stream.unit.pk)
+            for p in self.people if p.last is not None])
+        person_pk = dict(Person.objects.filter(pk__gt=before).values_list("id_number", "pk"))
         group = [s for s in self.spells if s.reason == "group_transfer"]
         operation = BulkOperation.objects.create(
             kind=BulkKind.GROUP_TRANSFER, status=BulkStatus.APPLIED, unit_id=self.group_unit.pk,
@@ -622,7 +627,7 @@ class _Roster:
         )
         BulkOperation.objects.filter(pk=operation.pk).update(
             created_at=timezone.make_aware(dt.datetime(2021, 6, 25, 9, 30)))
-        spells = []
+        rows = []
         for spell in self.spells:
             stream = spell.stream
             person = self.people[spell.person]
@@ -635,17 +640,19 @@ class _Roster:
                 post_name = COORDINATOR_POST_NAMES.get(work_type, POST_NAMES[work_type])
             else:
                 post_name = POST_NAMES[work_type]
-            spells.append(Spell(
-                person_id=people[spell.person].pk, unit_id=stream.unit.pk, jurisdiction_path=stream.unit.path,
-                situation=stream.situation, post_class=stream.post_class, work_type=work_type,
-                post_name=post_name, key_post=spell.key_post, funding_source=stream.funding,
-                hire_date=spell.hire, leave_date=spell.leave, exit_reason=spell.reason,
-                contract_end=self.contract_end(spell), education=person.education, monthly_cost=self.cost(spell),
-                operation=operation if spell.reason == "group_transfer" else None, source=SpellSource.DEMO,
+            contract_end = self.contract_end(spell)
+            rows.append((
+                person_pk[person.id_number], stream.unit.pk, stream.unit.path, stream.situation, stream.post_class,
+                work_type, post_name, spell.key_post, stream.funding, date(spell.hire),
+                None if spell.leave is None else date(spell.leave), spell.reason,
+                None if contract_end is None else date(contract_end), person.education,
+                connection.ops.adapt_decimalfield_value(self.cost(spell), 12, 2),
+                operation.pk if spell.reason == "group_transfer" else None, SpellSource.DEMO.value,
             ))
-        Spell.objects.bulk_create(spells, batch_size=2000)
-        for spell, row in zip(self.spells, spells, strict=True):
-            spell.pk = row.pk
+        _insert(Spell, ("person", "unit", "jurisdiction_path", "situation", "post_class", "work_type", "post_name",
+                        "key_post", "funding_source", "hire_date", "leave_date", "exit_reason", "contract_end",
+                        "education", "monthly_cost", "operation", "source"), rows)
+        self.person_pk = person_pk
         return operation
 
     def towns(self) -> list[Division]:
@@ -674,6 +681,12 @@ class _Roster:
         candidates = [s for s in self.spells if s.stream.situation == "coordinator" and s.leave is None
                       and (s.stream.unit.code == GUANGZHOU or s.stream.unit.code in by_district)]
         chosen = rng.sample(candidates, min(POOL_SIZE, len(candidates)))
+        spell_pk = {(person, unit, hire): pk for pk, person, unit, hire in Spell.objects.filter(
+            situation="coordinator", leave_date__isnull=True, jurisdiction_path__startswith=city.path,
+        ).values_list("pk", "person_id", "unit_id", "hire_date")}
+        for spell in chosen:
+            spell.pk = spell_pk[(self.person_pk[self.people[spell.person].id_number], spell.stream.unit.pk,
+                                 spell.hire)]
         chosen.sort(key=lambda s: s.pk)
         rows = []
         for spell in chosen:
@@ -692,6 +705,24 @@ class _Roster:
             rows.append(PoolAssignment(town=town, valid_from=start, **common))
         PoolAssignment.objects.bulk_create(rows, batch_size=2000)
         return rows
+
+
+def _insert(model: Any, fields: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
+    """Bulk INSERT of database-ready values: ``COPY`` on PostgreSQL, ``executemany`` elsewhere
+    (``bulk_create`` prepares every value through its field: most of the time at this size)."""
+    meta = model._meta
+    quote = connection.ops.quote_name
+    table = quote(meta.db_table)
+    columns = ", ".join(quote(meta.get_field(name).column) for name in fields)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+            return
+        sql = f"INSERT INTO {table} ({columns}) VALUES ({', '.join(['%s'] * len(fields))})"
+        for i in range(0, len(rows), 5000):
+            cursor.executemany(sql, rows[i:i + 5000])
 
 
 def roster_figures(today: dt.date | None = None) -> dict[str, Any]:

@@ -206,7 +206,7 @@ def spell_create(
     c = Collector()
 
     # The unit (locked, so that concurrent hires of one unit are counted one after the other).
-    unit = _unit_in_scope(actor, unit_id, lock=False)
+    unit = _unit_in_scope(actor, unit_id, lock=True)
     if unit is None:
         c.add(UNIT_NOT_FOUND, field="unit", value=unit_id)
 

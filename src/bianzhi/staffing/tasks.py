@@ -128,7 +128,7 @@ def job_load(job: str) -> dict[str, Any] | None:
         return None
 
 
-def job_update(job: str, **changes: Any) -> dict[str, Any]:
+def job_update(job: str, /, **changes: Any) -> dict[str, Any]:
     state = job_load(job) or {}
     state.update(changes)
     state["updated_at"] = timezone.now().isoformat()
@@ -136,16 +136,21 @@ def job_update(job: str, **changes: Any) -> dict[str, Any]:
     return state
 
 
-def percent(state: dict[str, Any]) -> int:
-    """Overall progress 0–100: reading 0–10 %, checking 10–70 %, writing 70–100 % (a dry run checks to 100 %)."""
+def progress_view(state: dict[str, Any]) -> dict[str, Any]:
+    """What the progress bar shows: the percentage and the stage with its row counts.
+
+    The import reports ``progress(done, total)``: for a dry run ``total`` is the number of
+    rows (checking them); for a commit twice that (checking, then writing)."""
+    done, total = int(state.get("done") or 0), int(state.get("total") or 0)
     if state.get("state") == DONE:
-        return 100
-    phase, done, total = state.get("phase", ""), int(state.get("done") or 0), int(state.get("total") or 0)
-    share = min(done / total, 1.0) if total else 0.0
-    dry = bool(state.get("dry_run"))
-    spans = {"read": (0, 10), "validate": (10, 100 if dry else 70), "write": (70, 100)}
-    low, high = spans.get(phase, (0, 0))
-    return int(low + (high - low) * share)
+        done = total = max(total, 1)
+    percent = int(100 * min(done / total, 1.0)) if total else 0
+    rows = total if state.get("dry_run") else total // 2
+    if state.get("state") == QUEUED or not total:
+        return {"percent": percent, "stage": "queued", "done": 0, "rows": 0}
+    if state.get("dry_run") or done <= rows:
+        return {"percent": percent, "stage": "check", "done": min(done, rows), "rows": rows}
+    return {"percent": percent, "stage": "write", "done": done - rows, "rows": rows}
 
 
 # --------------------------------------------------------------------------- sizing
@@ -230,7 +235,7 @@ def start_job(request: HttpRequest, *, sha256: str, filename: str, mode: str, dr
     user: Any = request.user
     job = uuid.uuid4().hex
     job_update(job, job=job, user=user.pk, sha256=sha256, filename=filename, mode=mode, dry_run=dry_run, state=QUEUED,
-               phase="read", done=0, total=1, created_at=timezone.now().isoformat(),
+               done=0, total=0, created_at=timezone.now().isoformat(),
                request_id=request_id_var.get(), ip=client_ip_var.get())
     result = run_roster_import.enqueue(job)
     # A file of its own: the worker may be rewriting the job file already.
@@ -249,7 +254,7 @@ def refresh_state(state: dict[str, Any]) -> dict[str, Any]:
     try:
         task_id = _task_id_path(state["job"]).read_text(encoding="utf-8").strip()
         outcome = run_roster_import.get_result(task_id)
-    except Exception:  # noqa: BLE001 - backends without result storage, or a result already purged
+    except Exception:
         return state
     if outcome.status == TaskResultStatus.FAILED:
         return {**state, "state": FAILED}
@@ -266,12 +271,12 @@ def run_roster_import(job: str) -> dict[str, Any]:
         raise ValueError(f"unknown import job {job}")
     last = [0.0]
 
-    def progress(phase: str, done: int, total: int) -> None:
+    def progress(done: int, total: int) -> None:
         now = time.monotonic()
         if now - last[0] < 0.3 and done not in (0, total):
             return
         last[0] = now
-        job_update(job, state=RUNNING, phase=phase, done=done, total=total)
+        job_update(job, state=RUNNING, done=done, total=total)
 
     job_update(job, state=RUNNING, started_at=timezone.now().isoformat())
     try:

@@ -15,15 +15,12 @@ import datetime as dt
 import hashlib
 import io
 import os
-import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, cast
 from urllib.parse import quote
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -33,7 +30,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods
 
 from bianzhi.accounts.permissions import can, require
 from bianzhi.common.errors import BianzhiError, message_for
@@ -72,7 +69,16 @@ from .forms import (
     RuleItemForm,
     SpellForm,
 )
-from .models import Baseline, BaselineCount, BulkOperation, CapChange, HireAuthorisation, PolicyFlag, RuleItem, Spell
+from .models import (
+    Baseline,
+    BaselineCount,
+    BulkOperation,
+    CapChange,
+    HireAuthorisation,
+    PolicyFlag,
+    RuleItem,
+    Spell,
+)
 from .rules import RuleRow, RuleSet, build_ruleset
 
 # ------------------------------------------------------------------------------------ helpers
@@ -1075,7 +1081,7 @@ def rules_in_force(actor: Any, as_of: dt.date) -> list[dict[str, Any]]:
     """The rows in force for the actor's jurisdiction on a day, each with its origin (province
     default or the local row of a jurisdiction on the path)."""
     path = _path(actor)
-    ancestors = [p for p in _prefixes(path)]
+    ancestors = _prefixes(path)
     items = list(RuleItem.objects.filter(Q(jurisdiction_path="") | Q(jurisdiction_path__in=ancestors))
                  .select_related("jurisdiction"))
     by_key = {(i.table, i.code, i.jurisdiction_path, i.valid_from): i for i in items}
@@ -1084,9 +1090,9 @@ def rules_in_force(actor: Any, as_of: dt.date) -> list[dict[str, Any]]:
                     valid_to=i.valid_to) for i in items]
     ruleset = build_ruleset(rows, path, as_of)
     table_order = {t: n for n, t in enumerate(RuleTable.values)}
-    out = []
+    out: list[dict[str, Any]] = []
     for table, codes in ruleset.items.items():
-        for code, row in codes.items():
+        for row in codes.values():
             item = by_key[(row.table, row.code, row.jurisdiction_path, row.valid_from)]
             out.append({
                 "item": item, "table": table, "table_label": RuleTable(table).label if table in RuleTable.values
@@ -1353,7 +1359,7 @@ def roster_import_job(request: HttpRequest, job: str) -> HttpResponse:
     state = tasks.refresh_state(_own_job(request, job))
     if state["state"] in (tasks.QUEUED, tasks.RUNNING):
         return render(request, "staffing/import_progress.html", {
-            "job": job, "state": state, "percent": tasks.percent(state),
+            "job": job, "state": state, "progress": tasks.progress_view(state),
             "breadcrumbs": _import_crumbs((_("Progress"), None)),
         })
     if state["state"] == tasks.DONE and state["dry_run"]:
@@ -1382,7 +1388,7 @@ def roster_import_job_status(request: HttpRequest, job: str) -> HttpResponse:
         response["HX-Refresh"] = "true"
         return response
     return render(request, "staffing/_import_progress.html", {
-        "job": job, "state": state, "percent": tasks.percent(state),
+        "job": job, "state": state, "progress": tasks.progress_view(state),
     })
 
 
@@ -1390,14 +1396,13 @@ def roster_import_job_status(request: HttpRequest, job: str) -> HttpResponse:
 def roster_import_job_report(request: HttpRequest, job: str) -> HttpResponse:
     """The full error report of a background import, written by the task."""
     require(request.user, "roster.import_register")
-    state = _own_job(request, job)
+    _own_job(request, job)
     path = tasks.report_path(job)
     if not path.exists():
         raise Http404
     response = HttpResponse(path.read_bytes(), content_type=XLSX_MIME)
     name = _("Import check report") + ".xlsx"
     response["Content-Disposition"] = f"attachment; filename=\"report.xlsx\"; filename*=UTF-8''{quote(name)}"
-    del state
     return response
 
 
@@ -1453,11 +1458,10 @@ def template_bytes(rules: RuleSet, units: QuerySet[Unit]) -> bytes:
     work_col = len(lists_data) + 1
     lists.write_string(0, work_col, _("Work type"), header)
     lists.write_string(0, work_col + 1, _("Post class"), header)
-    for r, (code, row) in enumerate(sorted(rules.table(RuleTable.WORK_TYPE).items(),
-                                           key=lambda kv: (kv[1].parent_code, kv[1].sort)), start=1):
+    work_types = sorted(rules.table(RuleTable.WORK_TYPE).values(), key=lambda w: (w.parent_code, w.sort))
+    for r, row in enumerate(work_types, start=1):
         lists.write_string(r, work_col, row.name)
         lists.write_string(r, work_col + 1, rules.name_of(RuleTable.POST_CLASS, row.parent_code))
-        del code
     lists.set_column(work_col, work_col + 1, 14)
 
     for c, (title, kind, is_required) in enumerate(tasks.template_columns()):
@@ -1493,5 +1497,3 @@ def template_bytes(rules: RuleSet, units: QuerySet[Unit]) -> bytes:
     book.close()
     return buffer.getvalue()
 
-
-__all__ = ["cap_rows", "rules_in_force", "template_bytes", "time"]

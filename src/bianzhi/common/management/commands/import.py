@@ -44,7 +44,7 @@ class ImporterSpec:
 
 IMPORTERS: dict[str, ImporterSpec] = {
     "units": ImporterSpec("bianzhi.orgs.importing.import_units"),
-    "roster": ImporterSpec(None, takes_mode=True),
+    "roster": ImporterSpec("bianzhi.staffing.importing.import_roster", takes_mode=True),
     "funding": ImporterSpec(None),
     "purchases": ImporterSpec(None),
     "bodies": ImporterSpec(None),
