@@ -459,3 +459,31 @@ def test_pool_out_of_scope_is_invisible(world, pool_world):
     op = world.users.tianhe_operator
     assert {m.pk for m in pool.pool_members(actor=op, city_code="440100", as_of=as_of)} == {s.pk for s in c["th"]}
     assert len(pool.assignment_history(actor=world.users.tianhe_supervisor, spell=c["th"][0])) == 1
+
+
+def test_apply_refuses_a_swapped_selection(world, roster):
+    """Same count, other people: one previewed collector leaves, another is hired before apply."""
+    r = world.users.tianhe_reviewer
+    op = _transfer(r, world.tianhe_unit)
+    gone = Spell.objects.get(pk=sorted(roster["group"])[0])
+    Spell.objects.filter(pk=gone.pk).update(leave_date=D(2022, 1, 1), exit_reason="resigned")
+    _spells(world.tianhe_unit, 1, hire=D(2022, 6, 1))
+    op.refresh_from_db()
+    assert op.count == len(roster["group"])
+    _refused(_bulk_state, lambda: bulk.bulk_apply(actor=r, operation_id=op.pk, document_ref="x"),
+             "bulk_selection_changed")
+
+
+def test_exits_close_pool_assignments(world, pool_world):
+    from bianzhi.staffing import spells
+
+    r = world.users.city_reviewer
+    c1, c2 = pool_world["c"]["th"][:2]
+    for c in (c1, c2):
+        pool.pool_assign(actor=r, spell_id=c.pk, town_code="440106901", valid_from=D(2020, 1, 1))
+    spells.spell_exit(actor=r, spell_id=c1.pk, leave_date=D(2022, 5, 1), exit_reason="resigned")
+    assert PoolAssignment.objects.get(spell=c1).valid_to == D(2022, 5, 1)
+    op = bulk.bulk_preview(actor=r, kind="downsizing", leave_date=D(2023, 1, 1), unit_id=world.tianhe_unit.pk,
+                           criteria={"spell_ids": [c2.pk]}, exit_reason="dismissed")
+    bulk.bulk_apply(actor=r, operation_id=op.pk, document_ref="穗编〔2023〕2号")
+    assert PoolAssignment.objects.get(spell=c2).valid_to == D(2023, 1, 1)

@@ -241,6 +241,8 @@ def selection_digest(ids: list[int]) -> str:
 def bulk_apply(*, actor: Any, operation_id: Any, document_ref: str) -> BulkOperation:
     """Apply a previewed operation in one transaction, audited as one event."""
     require(actor, "roster.bulk")
+    from . import pool  # pool imports this module's helpers
+
     operation = _locked_operation(actor, operation_id)
     c = Collector()
     if operation.status != BulkStatus.PREVIEWED:
@@ -268,6 +270,7 @@ def bulk_apply(*, actor: Any, operation_id: Any, document_ref: str) -> BulkOpera
         Spell.objects.filter(pk__in=ids[start:start + UPDATE_BATCH]).update(
             leave_date=operation.leave_date, exit_reason=operation.exit_reason, operation=operation,
         )
+        pool.close_assignments(ids[start:start + UPDATE_BATCH], operation.leave_date)
     before = snapshot(operation)
     operation.status = BulkStatus.APPLIED
     operation.document_ref = document_ref

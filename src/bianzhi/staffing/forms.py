@@ -340,7 +340,10 @@ class BulkForm(RuleForm):
     work_type = forms.ChoiceField(label=_("Work type"), required=False)
     funding_source = forms.ChoiceField(label=_("Funding source"), required=False)
     leave_date = date_field(_("Leave date"), help_text=_("The first day the selected people are no longer in post."))
-    exit_reason = forms.ChoiceField(label=_("Exit reason"))
+    exit_reason = forms.ChoiceField(
+        label=_("Exit reason"), required=False,
+        help_text=_("When empty: dismissal for a downsizing, whole-group transfer for a transfer."),
+    )
     receiver = forms.CharField(label=_("Receiving organisation"), required=False, max_length=200,
                                help_text=_("For a whole-group transfer: the enterprise or body taking the group over."))
     document_ref = forms.CharField(label=_("Document reference"), required=False, max_length=100)

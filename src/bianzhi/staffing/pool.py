@@ -230,3 +230,11 @@ def assignment_history(*, actor: Any, spell: Spell | int) -> QuerySet[PoolAssign
         raise Http404
     return (PoolAssignment.objects.filter(spell_id=spell_id).select_related("town", "department", "city")
             .order_by("valid_from"))
+
+
+def close_assignments(spell_ids: list[int], on: Any) -> int:
+    """End the open pool assignments of records that leave on ``on`` (their first day out of post).
+    Called by the exit and bulk services inside their transaction."""
+    return PoolAssignment.objects.filter(
+        spell_id__in=spell_ids, valid_to__isnull=True, valid_from__lt=on
+    ).update(valid_to=on)

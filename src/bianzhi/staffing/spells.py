@@ -368,6 +368,9 @@ def spell_exit(*, actor: Any, spell_id: Any, leave_date: Any, exit_reason: str) 
     before = {"leave_date": spell.leave_date, "exit_reason": spell.exit_reason}
     spell.leave_date, spell.exit_reason = leave, reason
     spell.save(update_fields=["leave_date", "exit_reason"])
+    from .pool import close_assignments
+
+    close_assignments([spell.pk], spell.leave_date)
     audit.record(actor, audit.entry_for("spell.exit", spell, scope_path=spell.jurisdiction_path, before=before,
                                         after={"leave_date": leave, "exit_reason": reason}))
     return spell

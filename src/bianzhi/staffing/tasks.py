@@ -137,20 +137,19 @@ def job_update(job: str, /, **changes: Any) -> dict[str, Any]:
 
 
 def progress_view(state: dict[str, Any]) -> dict[str, Any]:
-    """What the progress bar shows: the percentage and the stage with its row counts.
+    """What the progress bar shows: the percentage and the phase with its row counts.
 
-    The import reports ``progress(done, total)``: for a dry run ``total`` is the number of
-    rows (checking them); for a commit twice that (checking, then writing)."""
+    The import reports ``progress(phase, done, total)`` with the phases ``read``,
+    ``validate`` and ``write``; they fill 0–10 %, 10–70 % and 70–100 % of the bar (a dry
+    run, which writes nothing, checks up to 100 %)."""
+    phase = str(state.get("phase") or "")
     done, total = int(state.get("done") or 0), int(state.get("total") or 0)
-    if state.get("state") == DONE:
-        done = total = max(total, 1)
-    percent = int(100 * min(done / total, 1.0)) if total else 0
-    rows = total if state.get("dry_run") else total // 2
-    if state.get("state") == QUEUED or not total:
-        return {"percent": percent, "stage": "queued", "done": 0, "rows": 0}
-    if state.get("dry_run") or done <= rows:
-        return {"percent": percent, "stage": "check", "done": min(done, rows), "rows": rows}
-    return {"percent": percent, "stage": "write", "done": done - rows, "rows": rows}
+    share = min(done / total, 1.0) if total > 0 else 0.0
+    spans = {"read": (0, 10), "validate": (10, 100 if state.get("dry_run") else 70), "write": (70, 100)}
+    low, high = spans.get(phase, (0, 0))
+    percent = 100 if state.get("state") == DONE else int(low + (high - low) * share)
+    stage = "queued" if state.get("state") == QUEUED or phase not in spans else phase
+    return {"percent": percent, "stage": stage, "done": done, "rows": total}
 
 
 # --------------------------------------------------------------------------- sizing
@@ -235,7 +234,7 @@ def start_job(request: HttpRequest, *, sha256: str, filename: str, mode: str, dr
     user: Any = request.user
     job = uuid.uuid4().hex
     job_update(job, job=job, user=user.pk, sha256=sha256, filename=filename, mode=mode, dry_run=dry_run, state=QUEUED,
-               done=0, total=0, created_at=timezone.now().isoformat(),
+               phase="", done=0, total=0, created_at=timezone.now().isoformat(),
                request_id=request_id_var.get(), ip=client_ip_var.get())
     result = run_roster_import.enqueue(job)
     # A file of its own: the worker may be rewriting the job file already.
@@ -271,12 +270,12 @@ def run_roster_import(job: str) -> dict[str, Any]:
         raise ValueError(f"unknown import job {job}")
     last = [0.0]
 
-    def progress(done: int, total: int) -> None:
+    def progress(phase: str, done: int, total: int) -> None:
         now = time.monotonic()
         if now - last[0] < 0.3 and done not in (0, total):
             return
         last[0] = now
-        job_update(job, state=RUNNING, done=done, total=total)
+        job_update(job, state=RUNNING, phase=phase, done=done, total=total)
 
     job_update(job, state=RUNNING, started_at=timezone.now().isoformat())
     try:
