@@ -145,10 +145,14 @@ def write_workbook(path: Path, rows: int, units: int) -> dict[str, int]:
         if rnd.random() < 0.9:
             sheet.write_number(r, 15, round(rnd.uniform(2800, 9000), rnd.choice((0, 1, 2))))
 
+    issued: set[str] = set()
     while r < rows:
         person += 1
-        birth = dt.date(1960, 1, 1) + dt.timedelta(days=rnd.randrange(365 * 42))
-        number = make_resident_id(rnd.choice(regions), birth, person)
+        number = ""
+        while not number or number in issued:
+            birth = dt.date(1960, 1, 1) + dt.timedelta(days=rnd.randrange(365 * 42))
+            number = make_resident_id(rnd.choice(regions), birth, rnd.randrange(1000))
+        issued.add(number)
         name = rnd.choice(SURNAMES) + rnd.choice(GIVEN) + (rnd.choice(GIVEN) if rnd.random() < 0.7 else "")
         hire = START + dt.timedelta(days=rnd.randrange(span))
         if rows - r >= 2 and rnd.random() < 0.05:  # an earlier record, ended, then this one elsewhere

@@ -39,7 +39,8 @@ def _walk(patterns, prefix="", namespace=""):
 
 
 @pytest.fixture
-def yuexiu(world):
+def yuexiu(world, settings, tmp_path):
+    settings.DATA_DIR = tmp_path
     admin = world.users.province_admin
     org_services.quota_set(actor=admin, unit_id=world.yuexiu_unit.pk, kind="administrative", approved=10,
                            actual=14, on=dt.date(2020, 1, 1))
@@ -50,15 +51,61 @@ def yuexiu(world):
     person = org_services.person_create(actor=admin, id_number=make_resident_id("440104", dt.date(1990, 1, 1), 123), name=YUEXIU_PERSON_NAME,
                                         unit_id=world.yuexiu_unit.pk)
     yuexiu_admin = make_user("yx_admin", "administrator", "440104")
+    staffing = _yuexiu_staffing(world, person, yuexiu_admin)
     from bianzhi.common.models import AuditEvent
 
     event = AuditEvent.objects.filter(scope_path__startswith="440000/440100/440104/").order_by("-seq").first()
     assert event is not None
     return {
-        "unit": world.yuexiu_unit, "person": person, "user": yuexiu_admin, "audit_seq": event.seq,
+        "unit": world.yuexiu_unit, "person": person, "user": yuexiu_admin, "audit_seq": event.seq, **staffing,
         "markers": [YUEXIU_UNIT_NAME, YUEXIU_PERSON_NAME, world.yuexiu_unit.uscc, "越秀", "yx_admin",
                     person.id_number],
     }
+
+
+def _yuexiu_staffing(world, person, yuexiu_admin) -> dict:
+    """越秀区 编外人员 objects: a coordinator's record assigned to a 越秀区 street, a baseline, a
+    bulk operation, a local rule row, and an import job of a 越秀区 user (plus 天河区 data, so
+    that the 天河区 pages have figures to show)."""
+    from django.utils import timezone
+
+    from bianzhi.divisions.models import Division
+    from bianzhi.staffing import bulk, pool, services, tasks
+    from bianzhi.staffing.models import RuleItem, Spell
+
+    admin = world.users.province_admin
+    services.rules_load()
+
+    def record(unit, who, situation="coordinator", post_class="enforcement_auxiliary", work_type="urban_management"):
+        return Spell.objects.create(
+            person=who, unit=unit, jurisdiction_path=unit.jurisdiction_path, situation=situation, post_class=post_class,
+            work_type=work_type, post_name="越秀岗位" if unit == world.yuexiu_unit else "岗位",
+            funding_source="fiscal", hire_date=dt.date(2018, 1, 1), source="form")
+
+    spell = record(world.yuexiu_unit, person)
+    tianhe_person = org_services.person_create(
+        actor=admin, id_number=make_resident_id("440106", dt.date(1990, 2, 2), 127), name="天河测试人",
+        unit_id=world.tianhe_unit.pk)
+    record(world.tianhe_unit, tianhe_person)
+    for code, name in (("440104001", "越秀测试街道"), ("440106001", "天河测试街道")):
+        parent = Division.objects.get(code=code[:6])
+        Division.objects.create(code=code, name=name, level="town", parent=parent, path=f"{parent.path}{code}/",
+                                depth=parent.depth + 1)
+    pool.pool_assign(actor=admin, spell_id=spell.pk, town_code="440104001", valid_from=dt.date(2020, 1, 1),
+                     department_id=world.yuexiu_unit.pk, task="越秀巡查")
+    baseline = services.baseline_take(actor=admin, scope="440104", as_of=dt.date(2019, 12, 31))
+    services.baseline_take(actor=admin, scope="440106", as_of=dt.date(2019, 12, 31))
+    operation = bulk.bulk_preview(actor=admin, kind="downsizing", unit_id=world.yuexiu_unit.pk,
+                                  leave_date=timezone.localdate(), criteria={"situation": "coordinator"})
+    rule = RuleItem.objects.create(table="key_post", code="yuexiu_probe", name="越秀专项岗位",
+                                   jurisdiction=world.yuexiu_unit.jurisdiction,
+                                   jurisdiction_path=world.yuexiu_unit.jurisdiction_path,
+                                   valid_from=dt.date(2020, 1, 1), source_document="越秀区补充规定")
+    job = "f" * 32
+    tasks.job_update(job, job=job, user=yuexiu_admin.pk, sha256="0" * 64, filename="越秀花名册.xlsx",
+                     mode="inventory", dry_run=True, state=tasks.RUNNING, phase="validate", done=1, total=2)
+    tasks.report_path(job).write_bytes(b"")
+    return {"spell": spell, "baseline": baseline, "bulk": operation, "rule": rule, "job": job}
 
 
 def _no_markers(text: str, markers: list[str], where: str) -> None:
@@ -119,6 +166,48 @@ ROUTES = {
     "orgs:person_detail": ("object", "person", ["GET"]),
     "orgs:unit_import": "page", "orgs:unit_import_template": "page", "orgs:unit_import_report": "page",
     "common:workbench": "page", "common:audit_list": "list", "common:audit_detail": ("object", "audit", ["GET"]),
+    # 编外人员 API
+    "api:staffing_roster_list": "list", "api:staffing_roster_detail": ("object", "spell", ["GET"]),
+    "api:staffing_roster_create": ("create", {
+        "unit": "UNIT", "id_number": make_resident_id("440104", dt.date(1992, 3, 3), 129), "name": "探测",
+        "situation": "labour_contract", "post_class": "general_auxiliary", "work_type": "clerical",
+        "post_name": "探测", "funding_source": "fiscal", "hire_date": "2022-01-01"}),
+    "api:staffing_roster_exit": ("object", "spell", ["POST"]),
+    "api:staffing_baseline_list": "list", "api:staffing_baseline_detail": ("object", "baseline", ["GET"]),
+    "api:staffing_baseline_counts": ("object", "baseline", ["GET"]),
+    "api:staffing_baseline_take": ("create", {"scope": "440104", "as_of": "2019-12-31", "retake": True}),
+    "api:staffing_cap_list": "list",
+    "api:staffing_cap_set": ("create", {"unit": "UNIT", "cap": 5, "valid_from": "2022-01-01"}),
+    "api:staffing_authorisation_list": "list",
+    "api:staffing_authorisation_create": ("create", {"unit": "UNIT", "post_class": "general_auxiliary",
+                                                     "quantity": 1, "valid_from": "2022-01-01"}),
+    "api:staffing_pool_totals": "list", "api:staffing_pool_members": "list",
+    "api:staffing_pool_assign": ("create", {"spell": "SPELL", "town": "440104001", "valid_from": "2022-01-01"}),
+    "api:staffing_bulk_list": "list",
+    "api:staffing_bulk_preview": ("create", {"kind": "downsizing", "unit": "UNIT", "leave_date": "2022-01-01"}),
+    "api:staffing_bulk_detail": ("object", "bulk", ["GET"]), "api:staffing_bulk_records": ("object", "bulk", ["GET"]),
+    "api:staffing_bulk_apply": ("object", "bulk", ["POST"]), "api:staffing_bulk_cancel": ("object", "bulk", ["POST"]),
+    "api:staffing_rule_list": "list",
+    "api:staffing_rule_add": ("create", {"table": "key_post", "code": "probe", "name": "探测",
+                                         "valid_from": "2022-01-01", "jurisdiction": "440104",
+                                         "source_document": "探测"}),
+    "api:staffing_rule_close": ("object", "rule", ["POST"]),
+    # 编外人员 pages
+    "staffing:roster_list": "list", "staffing:roster_new": "page",
+    "staffing:roster_detail": ("object", "spell", ["GET"]), "staffing:roster_exit": ("object", "spell", ["GET", "POST"]),
+    "staffing:baseline_list": "list", "staffing:baseline_detail": ("object", "baseline", ["GET"]),
+    "staffing:cap_list": "list", "staffing:cap_change": "page",
+    "staffing:authorisation_list": "list", "staffing:authorisation_new": "page",
+    "staffing:pool": "list", "staffing:pool_assign": ("object", "spell", ["GET", "POST"]),
+    "staffing:bulk_list": "list", "staffing:bulk_new": "page",
+    "staffing:bulk_detail": ("object", "bulk", ["GET"]), "staffing:bulk_apply": ("object", "bulk", ["GET", "POST"]),
+    "staffing:bulk_cancel": ("object", "bulk", ["GET", "POST"]),
+    "staffing:rule_list": "list", "staffing:rule_close": ("object", "rule", ["GET", "POST"]),
+    "staffing:roster_import": "page", "staffing:roster_import_template": "page",
+    "staffing:roster_import_report": "page",
+    "staffing:roster_import_job": ("object", "job", ["GET"]),
+    "staffing:roster_import_job_status": ("object", "job", ["GET"]),
+    "staffing:roster_import_job_report": ("object", "job", ["GET"]),
 }
 
 
@@ -130,6 +219,11 @@ def _object_url(pattern: str, key: str, yx: dict) -> str:
         "user": {"<int:pk>": yx["user"].pk, "<int:id>": yx["user"].pk},
         "division": {"<code>": "440104", "<str:code>": "440104"},
         "audit": {"<int:seq>": yx["audit_seq"]},
+        "spell": {"<int:id>": yx["spell"].pk, "<int:pk>": yx["spell"].pk},
+        "baseline": {"<int:id>": yx["baseline"].pk, "<int:pk>": yx["baseline"].pk},
+        "bulk": {"<int:id>": yx["bulk"].pk, "<int:pk>": yx["bulk"].pk},
+        "rule": {"<int:id>": yx["rule"].pk, "<int:pk>": yx["rule"].pk},
+        "job": {"<str:job>": yx["job"]},
     }[key]
     url = "/" + pattern
     for placeholder, value in values.items():
@@ -172,14 +266,18 @@ def test_every_route_hides_yuexiu_from_a_tianhe_user(world, yuexiu):
                                           content_type="application/json")
                 else:
                     is_api = url.startswith("/api/")
-                    body = {"name": "探测", "on": "2022-01-01", "code": "440104901", "active": "0"}
+                    body = {"name": "探测", "on": "2022-01-01", "code": "440104901", "active": "0",
+                            "leave_date": "2022-01-01", "exit_reason": "resigned", "document_ref": "探测",
+                            "valid_to": "2022-01-01", "town": "440104001", "valid_from": "2022-01-01"}
                     response = (client.post(url, data=json.dumps(body), content_type="application/json")
                                 if is_api else client.post(url, body))
                 assert response.status_code == 404, f"{name} {method} {url} → {response.status_code}"
                 _no_markers(_body_text(response), markers, f"{name} {method} {url}")
                 probed += 1
         elif kind[0] == "create":
-            payload = {k: (yuexiu["unit"].pk if v == "UNIT" else [yuexiu["unit"].pk] if v == ["UNIT"] else v)
+            substitutes = {"UNIT": yuexiu["unit"].pk, "SPELL": yuexiu["spell"].pk}
+            payload = {k: (substitutes[v] if isinstance(v, str) and v in substitutes
+                           else [yuexiu["unit"].pk] if v == ["UNIT"] else v)
                        for k, v in kind[1].items()}
             if name == "api:unit_set_up":
                 from bianzhi.common.codes import make_uscc

@@ -26,6 +26,7 @@ import random
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Decimal
+from itertools import pairwise
 from typing import Any
 
 from django.db import connection
@@ -38,6 +39,7 @@ from bianzhi.divisions.choices import Level
 from bianzhi.divisions.models import Division
 from bianzhi.orgs.choices import FundingForm, UnitCategory
 from bianzhi.orgs.models import Person, Unit
+from bianzhi.staffing.bulk import selection_digest, snapshot
 from bianzhi.staffing.choices import BulkKind, BulkStatus, RuleTable, SpellSource
 from bianzhi.staffing.models import BaselineCount, BulkOperation, PoolAssignment, RuleItem, Spell
 from bianzhi.staffing.selectors import counting_on
@@ -94,15 +96,15 @@ MASS_STREAMS: list[tuple[str, tuple[str, ...] | None, float]] = [
     ("labour_contract", ("clerical", "general_affairs", "archives"), 0.6),
     ("dispatched", ("security", "cleaning"), 0.4),
 ]
-PROFESSIONAL = [
+PROFESSIONAL: list[tuple[str, tuple[str, ...]]] = [
     ("教育", ("teaching",)), ("卫生健康", ("medical",)), ("市场监督", ("testing",)),
     ("政务服务数据", ("information_technology",)), ("司法", ("legal",)), ("住房和城乡建设", ("engineering",)),
     ("水务", ("engineering",)), ("交通运输", ("engineering",)), ("自然资源", ("engineering",)),
     ("农业农村", ("engineering", "testing")), ("生态环境", ("testing", "engineering")),
 ]
-DEFAULT_PROFESSIONAL = ("information_technology", "legal")
+DEFAULT_PROFESSIONAL: tuple[str, ...] = ("information_technology", "legal")
 # Departments with coordinators (协管员/辅助人员): work types and share of the organ's roster.
-COORDINATORS = [
+COORDINATORS: list[tuple[str, tuple[str, ...], float]] = [
     ("城市管理", ("urban_management",), 0.45), ("市场监督", ("market_supervision",), 0.35),
     ("交通运输", ("traffic",), 0.35), ("应急管理", ("enforcement_general",), 0.2),
     ("生态环境", ("enforcement_general",), 0.2), ("民政", ("general_affairs",), 0.25),
@@ -127,7 +129,7 @@ KEY_POSTS = [
 ]
 
 # Roster size at the baseline by place and unit category.
-SIZES = {
+SIZES: dict[str, dict[str, tuple[int, int]]] = {
     "big_city": {UnitCategory.PARTY_GOVERNMENT: (15, 45), UnitCategory.PUBLIC_INSTITUTION: (100, 280),
                  UnitCategory.MASS_ORGANISATION: (3, 10)},
     "province": {UnitCategory.PARTY_GOVERNMENT: (10, 40), UnitCategory.PUBLIC_INSTITUTION: (20, 80),
@@ -250,7 +252,6 @@ class _Roster:
         self.units: list[_Unit] = []
         self.cleared: set[int] = set()
         self.over_cap_units: list[_Unit] = []
-        self.key_post_spells: list[_Spell] = []
         self.person_pk: dict[str, int] = {}
         self.movers = 0
 
@@ -301,10 +302,9 @@ class _Roster:
                 recipes = INSTITUTION_STREAMS
             else:
                 recipes = MASS_STREAMS
-            for situation, work_types, share in recipes:
-                if work_types is None:
-                    work_types = next((w for stem, w in PROFESSIONAL if unit.stem.startswith(stem)),
-                                      DEFAULT_PROFESSIONAL)
+            for situation, recipe_types, share in recipes:
+                work_types = recipe_types or next(
+                    (w for stem, w in PROFESSIONAL if unit.stem.startswith(stem)), DEFAULT_PROFESSIONAL)
                 baseline = round(size * share)
                 if baseline == 0 and share >= 0.25:
                     baseline = 1
@@ -342,6 +342,10 @@ class _Roster:
         centre = next(u for u in self.units if u.code == GUANGZHOU and u.stem.startswith("城市管理")
                       and u.category == UnitCategory.PUBLIC_INSTITUTION)
         self.group_unit = centre
+        # The group is every cleaner of the centre: its other logistics staff do other work.
+        for stream in self.streams:
+            if stream.unit is centre and "cleaning" in stream.work_types:
+                stream.work_types = tuple(w for w in stream.work_types if w != "cleaning")
         for situation, baseline, before, post_name in GROUP:
             stream = self.add_stream(centre, situation, ("cleaning",), baseline, post_name)
             stream.funding = "fiscal"
@@ -428,7 +432,7 @@ class _Roster:
 
     def target(self, stream: _Stream, month: int) -> int:
         keys = stream.keys
-        for (m0, v0), (m1, v1) in zip(keys, keys[1:], strict=False):
+        for (m0, v0), (m1, v1) in pairwise(keys):
             if m0 <= month <= m1:
                 if month in (m0, m1):
                     return v0 if month == m0 else v1
@@ -506,25 +510,27 @@ class _Roster:
                 if self.work_class[work_type] != stream.post_class:
                     raise RuntimeError("key-post work type outside the stream's post class")
                 self.spells.append(spell)
-                self.key_post_spells.append(spell)
 
     # -- people -----------------------------------------------------------------------------
 
     def regions(self) -> tuple[dict[str, list[str]], list[str]]:
+        """Real Guangdong region codes for ID numbers: the counties of each city (the city's own code
+        for a city without counties, such as 东莞市), and all of them for people from elsewhere."""
         by_city: dict[str, list[str]] = defaultdict(list)
-        every: list[str] = []
+        cities: list[str] = []
         for code, level in Division.objects.filter(code__startswith="44", level__in=(Level.CITY, Level.COUNTY)
                                                    ).order_by("code").values_list("code", "level"):
             try:
                 validate_resident_id(make_resident_id(code, dt.date(1990, 1, 1), 1))
             except CodeError:
                 continue
-            if level == Level.COUNTY or not code.endswith("00"):
+            if level == Level.CITY:
+                cities.append(code)
+            else:
                 by_city[code[:4] + "00"].append(code)
-                every.append(code)
-        for city in list(by_city):
-            by_city[city].sort()
-        return by_city, every
+        for city in cities:
+            by_city.setdefault(city, [city])
+        return by_city, sorted(code for codes in by_city.values() for code in codes)
 
     def assign_people(self) -> None:
         rng = self.rng
@@ -619,8 +625,7 @@ class _Roster:
         operation = BulkOperation.objects.create(
             kind=BulkKind.GROUP_TRANSFER, status=BulkStatus.APPLIED, unit_id=self.group_unit.pk,
             jurisdiction_path=self.group_unit.path,
-            criteria={"unit": self.group_unit.pk, "work_type": "cleaning",
-                      "situation": [situation for situation, *_ in GROUP]},
+            criteria={"work_type": "cleaning"},
             leave_date=TRANSFER_DAY, exit_reason="group_transfer", receiver=RECEIVER,
             document_ref=TRANSFER_DOCUMENT, count=len(group), created_by=self.actor,
             applied_at=timezone.make_aware(dt.datetime(2021, 6, 30, 10, 0)),
@@ -653,6 +658,8 @@ class _Roster:
                         "key_post", "funding_source", "hire_date", "leave_date", "exit_reason", "contract_end",
                         "education", "monthly_cost", "operation", "source"), rows)
         self.person_pk = person_pk
+        operation.selection_digest = selection_digest(list(operation.spells.values_list("pk", flat=True)))
+        operation.save(update_fields=["selection_digest"])
         return operation
 
     def towns(self) -> list[Division]:
@@ -777,6 +784,8 @@ def build_roster(actor: Any) -> dict[str, Any]:
                            object_id=str(t.pk), object_repr=str(t), after={"code": t.code, "name": t.name})
                for t in new_towns]
     root = Division.objects.get(code=PROVINCE)
+    entries.append(audit.entry_for("bulk.apply", operation, scope_path=operation.jurisdiction_path,
+                                   after=snapshot(operation) | {"applied_at": operation.applied_at}))
     entries.append(audit.Entry(action="demo.roster", scope_path=root.path, object_type="demo",
                                object_repr="示例编外人员名册", after={**counts, "operation": operation.pk}))
     audit.record_many(actor, entries)

@@ -10,8 +10,6 @@ rule tables are answered with their Chinese names beside them (``*_label``); cit
 numbers only ever masked.
 """
 
-from __future__ import annotations
-
 import datetime as dt
 import decimal
 from typing import Any, Literal
@@ -158,7 +156,7 @@ class FlagOut(Schema):
 
 class SpellDetailOut(SpellOut):
     history: list[HistoryItem]
-    flags: list[FlagOut]
+    policy_flags: list[FlagOut]
 
 
 class BaselineOut(Schema):
@@ -271,13 +269,17 @@ class AuthorisationOut(Schema):
 
 
 class TownTotal(Schema):
-    town: DivisionRef | None = Field(None, description="None: not assigned, or a town outside your jurisdiction")
+    town: DivisionRef | None = Field(
+        None, description="None: not assigned, or a town outside your jurisdiction"
+    )
     assigned: bool
     count: int
 
 
 class DepartmentTotal(Schema):
-    department: UnitRef | None = Field(None, description="None: no department, or one outside your jurisdiction")
+    department: UnitRef | None = Field(
+        None, description="None: no department, or one outside your jurisdiction"
+    )
     assigned: bool
     count: int
 
@@ -339,8 +341,12 @@ def _visible(context: Any) -> dict[str, Any]:
         from bianzhi.orgs.models import Unit
 
         cache = {
-            "towns": set(scoped(Division.objects.filter(level="town"), request.user).values_list("code", flat=True)),
-            "units": {u.pk: unit_ref(u) for u in scoped(Unit.objects.all(), request.user).only("pk", "uscc", "name")},
+            "towns": set(
+                scoped(Division.objects.filter(level="town"), request.user).values_list("code", flat=True)
+            ),
+            "units": {
+                u.pk: unit_ref(u) for u in scoped(Unit.objects.all(), request.user).only("pk", "uscc", "name")
+            },
         }
         request._staffing_visible = cache
     return cache
@@ -445,7 +451,9 @@ class SpellIn(Schema):
     contract_end: dt.date | None = None
     education: str = ""
     monthly_cost: decimal.Decimal | None = None
-    authorisation_number: str = Field("", description="the hire authorisation the new hire uses (register mode)")
+    authorisation_number: str = Field(
+        "", description="the hire authorisation the new hire uses (register mode)"
+    )
 
 
 class ExitIn(Schema):
@@ -462,7 +470,9 @@ class BaselineTakeIn(Schema):
 
 class CapFilter(Schema):
     as_of: dt.date | None = Field(None, description="YYYY-MM-DD; today when empty")
-    by: Literal["unit", "class"] = Field("unit", description="unit: one row per unit; class: per unit and post class")
+    by: Literal["unit", "class"] = Field(
+        "unit", description="unit: one row per unit; class: per unit and post class"
+    )
     over_only: bool = False
     q: str = Field("", description="part of the unit name, or the start of its USCC")
 
@@ -512,8 +522,9 @@ class BulkIn(Schema):
     leave_date: dt.date
     exit_reason: str = ""
     unit: int | None = None
-    criteria: dict[str, Any] = Field(default_factory=dict,
-                                     description="situation, post_class, work_type, funding_source, key_post")
+    criteria: dict[str, Any] = Field(
+        default_factory=dict, description="situation, post_class, work_type, funding_source, key_post"
+    )
     receiver: str = ""
     document_ref: str = ""
 
@@ -563,26 +574,40 @@ def staffing_roster_list(request: HttpRequest, filters: Query[RosterFilter]) -> 
     return stable(_spells(qs))
 
 
-@router.get("/roster/{int:id}", response={200: SpellDetailOut, **ERRORS},
-            summary="One record, with the person's history and policy flags")
+@router.get(
+    "/roster/{int:id}",
+    response={200: SpellDetailOut, **ERRORS},
+    summary="One record, with the person's history and policy flags",
+)
 def staffing_roster_detail(request: HttpRequest, id: int) -> Any:
     actor: Any = request.user
-    spell = get_scoped_or_404(_spells(Spell.objects.all()), actor, pk=id)
-    require(actor, "roster.view")
+    found = selectors.get_spell(actor=actor, pk=id)
+    spell = _spells(Spell.objects.filter(pk=found.pk)).get()
     names = views._names(actor)
     visible = set(scoped(Spell.objects.filter(person_id=spell.person_id), actor).values_list("pk", flat=True))
     history = []
-    for record in Spell.objects.filter(person_id=spell.person_id).select_related("unit").order_by("hire_date", "pk"):
+    for record in (
+        Spell.objects.filter(person_id=spell.person_id).select_related("unit").order_by("hire_date", "pk")
+    ):
         shown = record.pk in visible
-        history.append({
-            "id": record.pk if shown else None, "visible": shown, "unit": unit_ref(record.unit) if shown else None,
-            "situation_label": names.name_of(RuleTable.SITUATION, record.situation) if shown else None,
-            "hire_date": record.hire_date, "leave_date": record.leave_date,
-        })
+        history.append(
+            {
+                "id": record.pk if shown else None,
+                "visible": shown,
+                "unit": unit_ref(record.unit) if shown else None,
+                "situation_label": names.name_of(RuleTable.SITUATION, record.situation) if shown else None,
+                "hire_date": record.hire_date,
+                "leave_date": record.leave_date,
+            }
+        )
     spell.history = history
-    spell.flags = [
-        {"code": f.code, "message": views._message(f.code, f.params if isinstance(f.params, dict) else {}),
-         "raised_on": f.raised_on, "resolved_on": f.resolved_on}
+    spell.policy_flags = [
+        {
+            "code": f.code,
+            "message": views._message(f.code, f.params if isinstance(f.params, dict) else {}),
+            "raised_on": f.raised_on,
+            "resolved_on": f.resolved_on,
+        }
         for f in scoped(PolicyFlag.objects.filter(spell=spell), actor).order_by("-raised_on", "pk")
     ]
     return spell
@@ -606,7 +631,9 @@ def staffing_roster_exit(request: HttpRequest, id: int, payload: ExitIn) -> Any:
 # --- baselines and caps ---------------------------------------------------------------
 
 
-@router.get("/baselines", response={200: list[BaselineOut], **ERRORS}, summary="Stock baselines of my jurisdiction")
+@router.get(
+    "/baselines", response={200: list[BaselineOut], **ERRORS}, summary="Stock baselines of my jurisdiction"
+)
 @paginate(Paged)
 def staffing_baseline_list(request: HttpRequest) -> Any:
     return stable(selectors.baselines_in_scope(actor=request.user))
@@ -617,27 +644,41 @@ def staffing_baseline_detail(request: HttpRequest, id: int) -> Any:
     return get_scoped_or_404(selectors.baselines_in_scope(actor=request.user), request.user, pk=id)
 
 
-@router.get("/baselines/{int:id}/counts", response={200: list[BaselineCountOut], **ERRORS},
-            summary="The frozen counts of a baseline per unit × situation × post class")
+@router.get(
+    "/baselines/{int:id}/counts",
+    response={200: list[BaselineCountOut], **ERRORS},
+    summary="The frozen counts of a baseline per unit × situation × post class",
+)
 @paginate(Paged)
 def staffing_baseline_counts(request: HttpRequest, id: int) -> Any:
     baseline = get_scoped_or_404(selectors.baselines_in_scope(actor=request.user), request.user, pk=id)
-    return scoped(BaselineCount.objects.filter(baseline=baseline).select_related("unit"), request.user).order_by(
-        "unit__name", "unit_id", "situation", "post_class", "pk")
+    return scoped(
+        BaselineCount.objects.filter(baseline=baseline).select_related("unit"), request.user
+    ).order_by("unit__name", "unit_id", "situation", "post_class", "pk")
 
 
-@router.post("/baselines", response={201: BaselineOut, **ERRORS}, summary="Take (or explicitly re-take) a baseline")
+@router.post(
+    "/baselines", response={201: BaselineOut, **ERRORS}, summary="Take (or explicitly re-take) a baseline"
+)
 def staffing_baseline_take(request: HttpRequest, payload: BaselineTakeIn) -> Any:
     return Status(201, services.baseline_take(actor=request.user, **payload.model_dump()))
 
 
-@router.get("/caps", response={200: list[CapRowOut], **ERRORS},
-            summary="Baseline, cap, current count and headroom of the units of my jurisdiction")
+@router.get(
+    "/caps",
+    response={200: list[CapRowOut], **ERRORS},
+    summary="Baseline, cap, current count and headroom of the units of my jurisdiction",
+)
 @paginate(Paged)
 def staffing_cap_list(request: HttpRequest, filters: Query[CapFilter]) -> Any:
     require(request.user, "baseline.view")
-    return views.cap_rows(request.user, as_of=filters.as_of or timezone.localdate(), by_class=filters.by == "class",
-                          q=filters.q.strip(), over_only=filters.over_only)
+    return views.cap_rows(
+        request.user,
+        as_of=filters.as_of or timezone.localdate(),
+        by_class=filters.by == "class",
+        q=filters.q.strip(),
+        over_only=filters.over_only,
+    )
 
 
 @router.post("/caps", response={201: CapChangeOut, **ERRORS}, summary="Record an approved cap change")
@@ -650,8 +691,11 @@ def staffing_cap_set(request: HttpRequest, payload: CapIn) -> Any:
 # --- hire authorisations ----------------------------------------------------------------
 
 
-@router.get("/authorisations", response={200: list[AuthorisationOut], **ERRORS},
-            summary="Hire authorisations of my jurisdiction")
+@router.get(
+    "/authorisations",
+    response={200: list[AuthorisationOut], **ERRORS},
+    summary="Hire authorisations of my jurisdiction",
+)
 @paginate(Paged)
 def staffing_authorisation_list(request: HttpRequest, filters: Query[AuthorisationFilter]) -> Any:
     require(request.user, "roster.view")
@@ -667,7 +711,9 @@ def staffing_authorisation_list(request: HttpRequest, filters: Query[Authorisati
     return stable(qs)
 
 
-@router.post("/authorisations", response={201: AuthorisationOut, **ERRORS}, summary="Record a hire authorisation")
+@router.post(
+    "/authorisations", response={201: AuthorisationOut, **ERRORS}, summary="Record a hire authorisation"
+)
 def staffing_authorisation_create(request: HttpRequest, payload: AuthorisationIn) -> Any:
     params = payload.model_dump()
     params["unit_id"] = params.pop("unit")
@@ -689,8 +735,11 @@ def _city(request: HttpRequest, code: str) -> Any:
     return found
 
 
-@router.get("/pool/totals", response={200: PoolTotalsOut, **ERRORS},
-            summary="Coordinators of a city per town / street and per department")
+@router.get(
+    "/pool/totals",
+    response={200: PoolTotalsOut, **ERRORS},
+    summary="Coordinators of a city per town / street and per department",
+)
 def staffing_pool_totals(request: HttpRequest, filters: Query[PoolFilter]) -> Any:
     actor: Any = request.user
     require(actor, "pool.view")
@@ -704,28 +753,52 @@ def staffing_pool_totals(request: HttpRequest, filters: Query[PoolFilter]) -> An
 
     refs = {u.pk: unit_ref(u) for u in Unit.objects.filter(pk__in=units)}
     return {
-        "city": division_ref(city), "as_of": as_of, "total": sum(r["count"] for r in by_town),
-        "by_town": [{"town": {"code": r["town_code"], "name": r["town_name"]} if r["town_code"] in towns else None,
-                     "assigned": r["assigned"], "count": r["count"]} for r in by_town],
-        "by_department": [{"department": refs.get(r["department_id"]), "assigned": r["assigned"],
-                           "count": r["count"]} for r in by_department],
+        "city": division_ref(city),
+        "as_of": as_of,
+        "total": sum(r["count"] for r in by_town),
+        "by_town": [
+            {
+                "town": {"code": r["town_code"], "name": r["town_name"]} if r["town_code"] in towns else None,
+                "assigned": r["assigned"],
+                "count": r["count"],
+            }
+            for r in by_town
+        ],
+        "by_department": [
+            {"department": refs.get(r["department_id"]), "assigned": r["assigned"], "count": r["count"]}
+            for r in by_department
+        ],
     }
 
 
-@router.get("/pool/members", response={200: list[PoolMemberOut], **ERRORS},
-            summary="Coordinators of a city in post on a day, with their assignment")
+@router.get(
+    "/pool/members",
+    response={200: list[PoolMemberOut], **ERRORS},
+    summary="Coordinators of a city in post on a day, with their assignment",
+)
 @paginate(Paged)
 def staffing_pool_members(request: HttpRequest, filters: Query[PoolFilter]) -> Any:
     city = _city(request, filters.city)
-    return pool.pool_members(actor=request.user, city_code=city.code, as_of=filters.as_of or timezone.localdate())
+    return pool.pool_members(
+        actor=request.user, city_code=city.code, as_of=filters.as_of or timezone.localdate()
+    )
 
 
-@router.post("/pool/assignments", response={201: AssignmentOut, **ERRORS},
-             summary="Assign or re-allocate a coordinator to a town / street")
+@router.post(
+    "/pool/assignments",
+    response={201: AssignmentOut, **ERRORS},
+    summary="Assign or re-allocate a coordinator to a town / street",
+)
 def staffing_pool_assign(request: HttpRequest, payload: AssignIn) -> Any:
-    assignment = pool.pool_assign(actor=request.user, spell_id=payload.spell, town_code=payload.town,
-                                  valid_from=payload.valid_from, department_id=payload.department,
-                                  task=payload.task, document_ref=payload.document_ref)
+    assignment = pool.pool_assign(
+        actor=request.user,
+        spell_id=payload.spell,
+        town_code=payload.town,
+        valid_from=payload.valid_from,
+        department_id=payload.department,
+        task=payload.task,
+        document_ref=payload.document_ref,
+    )
     return Status(201, assignment)
 
 
@@ -738,8 +811,11 @@ def staffing_bulk_list(request: HttpRequest) -> Any:
     return stable(bulk.operations_in_scope(actor=request.user))
 
 
-@router.post("/bulk", response={201: BulkOut, **ERRORS},
-             summary="Preview a bulk exit: record the selection and its count, change nothing")
+@router.post(
+    "/bulk",
+    response={201: BulkOut, **ERRORS},
+    summary="Preview a bulk exit: record the selection and its count, change nothing",
+)
 def staffing_bulk_preview(request: HttpRequest, payload: BulkIn) -> Any:
     params = payload.model_dump()
     params["unit_id"] = params.pop("unit")
@@ -751,22 +827,30 @@ def staffing_bulk_detail(request: HttpRequest, id: int) -> Any:
     return bulk.get_operation(actor=request.user, pk=id)
 
 
-@router.get("/bulk/{int:id}/records", response={200: list[SpellOut], **ERRORS},
-            summary="The records of an operation: those applying would touch, or those it changed")
+@router.get(
+    "/bulk/{int:id}/records",
+    response={200: list[SpellOut], **ERRORS},
+    summary="The records of an operation: those applying would touch, or those it changed",
+)
 @paginate(Paged)
 def staffing_bulk_records(request: HttpRequest, id: int) -> Any:
     operation = bulk.get_operation(actor=request.user, pk=id)
     return _spells(bulk.bulk_selection(actor=request.user, operation=operation)).order_by("pk")
 
 
-@router.post("/bulk/{int:id}/apply", response={200: BulkOut, **ERRORS},
-             summary="Apply a previewed operation with its approving document")
+@router.post(
+    "/bulk/{int:id}/apply",
+    response={200: BulkOut, **ERRORS},
+    summary="Apply a previewed operation with its approving document",
+)
 def staffing_bulk_apply(request: HttpRequest, id: int, payload: BulkApplyIn) -> Any:
     operation = bulk.get_operation(actor=request.user, pk=id)
     return bulk.bulk_apply(actor=request.user, operation_id=operation.pk, document_ref=payload.document_ref)
 
 
-@router.post("/bulk/{int:id}/cancel", response={200: BulkOut, **ERRORS}, summary="Cancel a previewed operation")
+@router.post(
+    "/bulk/{int:id}/cancel", response={200: BulkOut, **ERRORS}, summary="Cancel a previewed operation"
+)
 def staffing_bulk_cancel(request: HttpRequest, id: int) -> Any:
     operation = bulk.get_operation(actor=request.user, pk=id)
     return bulk.bulk_cancel(actor=request.user, operation_id=operation.pk)
@@ -775,8 +859,11 @@ def staffing_bulk_cancel(request: HttpRequest, id: int) -> Any:
 # --- rule tables ------------------------------------------------------------------------------
 
 
-@router.get("/rules", response={200: list[RuleOut], **ERRORS},
-            summary="The rule tables in force for my jurisdiction (province defaults and local rows)")
+@router.get(
+    "/rules",
+    response={200: list[RuleOut], **ERRORS},
+    summary="The rule tables in force for my jurisdiction (province defaults and local rows)",
+)
 @paginate(Paged)
 def staffing_rule_list(request: HttpRequest, filters: Query[RuleFilter]) -> Any:
     require(request.user, "rules.view")
@@ -795,9 +882,12 @@ def staffing_rule_add(request: HttpRequest, payload: RuleItemIn) -> Any:
 @router.post("/rules/{int:id}/close", response={200: RuleOut, **ERRORS}, summary="End a local row")
 def staffing_rule_close(request: HttpRequest, id: int, payload: RuleCloseIn) -> Any:
     path = views._path(request.user)
-    item = RuleItem.objects.filter(pk=id, jurisdiction_path__startswith=path).exclude(jurisdiction_path="").first()
+    item = (
+        RuleItem.objects.filter(pk=id, jurisdiction_path__startswith=path)
+        .exclude(jurisdiction_path="")
+        .first()
+    )
     if item is None:
         raise Http404
     spells.rule_item_close(actor=request.user, item_id=item.pk, valid_to=payload.valid_to)
     return RuleItem.objects.select_related("jurisdiction").get(pk=item.pk)
-

@@ -57,14 +57,18 @@ class UnitField(forms.Field):
 
     def set_units(self, units: QuerySet[Unit], blank_label: Any = BLANK) -> None:
         self.units = units
-        css = self.widget.attrs.get("class", "")
+        small = "-sm" in self.widget.attrs.get("class", "")  # a filter bar's small controls
         options = list(units.order_by("name", "pk").values_list("pk", "name")[: UNIT_SELECT_MAX + 1])
         if len(options) <= UNIT_SELECT_MAX:
-            widget: forms.Widget = forms.Select(choices=[("", blank_label), *((str(pk), n) for pk, n in options)])
+            widget: forms.Widget = forms.Select(
+                choices=[("", blank_label), *((str(pk), n) for pk, n in options)]
+            )
+            css = "form-select-sm"
         else:
             widget = forms.TextInput(attrs={"placeholder": _("Unified social credit code")})
             self.help_text = self.help_text or _("Enter the unit's unified social credit code.")
-        if css:
+            css = "form-control-sm"
+        if small:
             widget.attrs["class"] = css
         widget.is_required = self.required
         self.widget = widget
@@ -116,19 +120,30 @@ class RosterFilterForm(RuleForm):
     small = True
     blank_label = _("All")
     KEY_ANY, KEY_NONE = "any", "none"
-    rule_fields = {"situation": RuleTable.SITUATION, "post_class": RuleTable.POST_CLASS,
-                   "work_type": RuleTable.WORK_TYPE, "funding_source": RuleTable.FUNDING_SOURCE}
+    rule_fields = {
+        "situation": RuleTable.SITUATION,
+        "post_class": RuleTable.POST_CLASS,
+        "work_type": RuleTable.WORK_TYPE,
+        "funding_source": RuleTable.FUNDING_SOURCE,
+    }
 
-    q = forms.CharField(label=_("Keyword"), required=False, max_length=50,
-                        widget=forms.TextInput(attrs={"placeholder": _("Name or post name")}))
+    q = forms.CharField(
+        label=_("Keyword"),
+        required=False,
+        max_length=50,
+        widget=forms.TextInput(attrs={"placeholder": _("Name or post name")}),
+    )
     unit = UnitField(label=_("Unit"), required=False, allow_name=True)
     situation = forms.ChoiceField(label=_("Situation"), required=False)
     post_class = forms.ChoiceField(label=_("Post class"), required=False)
     work_type = forms.ChoiceField(label=_("Work type"), required=False)
     funding_source = forms.ChoiceField(label=_("Funding source"), required=False)
     key_post = forms.ChoiceField(label=_("Key post"), required=False)
-    as_of = date_field(_("In post on"), required=False,
-                       help_text=_("Leave empty to list every record, including those who have left."))
+    as_of = date_field(
+        _("In post on"),
+        required=False,
+        help_text=_("Leave empty to list every record, including those who have left."),
+    )
 
     def __init__(self, *args: Any, units: QuerySet[Unit] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -137,7 +152,9 @@ class RosterFilterForm(RuleForm):
         else:
             cast(UnitField, self.fields["unit"]).set_units(units, _("All"))
         cast(forms.ChoiceField, self.fields["key_post"]).choices = [
-            ("", _("All")), (self.KEY_ANY, _("Any key post")), (self.KEY_NONE, _("No key post")),
+            ("", _("All")),
+            (self.KEY_ANY, _("Any key post")),
+            (self.KEY_NONE, _("No key post")),
             *rule_choices(self.rules, RuleTable.KEY_POST),
         ]
 
@@ -145,13 +162,19 @@ class RosterFilterForm(RuleForm):
 class SpellForm(RuleForm):
     """A new record (register mode: the policy checks and the hire authorisation apply)."""
 
-    rule_fields = {"situation": RuleTable.SITUATION, "post_class": RuleTable.POST_CLASS,
-                   "work_type": RuleTable.WORK_TYPE, "funding_source": RuleTable.FUNDING_SOURCE,
-                   "key_post": RuleTable.KEY_POST, "education": RuleTable.EDUCATION}
+    rule_fields = {
+        "situation": RuleTable.SITUATION,
+        "post_class": RuleTable.POST_CLASS,
+        "work_type": RuleTable.WORK_TYPE,
+        "funding_source": RuleTable.FUNDING_SOURCE,
+        "key_post": RuleTable.KEY_POST,
+        "education": RuleTable.EDUCATION,
+    }
 
     unit = UnitField(label=_("Unit"))
     id_number = forms.CharField(
-        label=_("Citizen ID number"), max_length=30,
+        label=_("Citizen ID number"),
+        max_length=30,
         help_text=_("18 characters, GB 11643-1999; the check digit is verified."),
         widget=forms.TextInput(attrs={"autocomplete": "off"}),
     )
@@ -161,18 +184,28 @@ class SpellForm(RuleForm):
     work_type = forms.ChoiceField(label=_("Work type"), help_text=_("A work type of the chosen post class."))
     post_name = forms.CharField(label=_("Post name"), max_length=50)
     key_post = forms.ChoiceField(
-        label=_("Key post"), required=False,
+        label=_("Key post"),
+        required=False,
         help_text=_("Non-establishment staff may not hold personnel, finance or classified posts."),
     )
     funding_source = forms.ChoiceField(label=_("Funding source"))
     hire_date = date_field(_("Hire date"))
     contract_end = date_field(_("Contract end"), required=False)
     education = forms.ChoiceField(label=_("Education"), required=False)
-    monthly_cost = forms.DecimalField(label=_("Monthly cost per person (yuan)"), required=False, min_value=0,
-                                      max_digits=12, decimal_places=2)
+    monthly_cost = forms.DecimalField(
+        label=_("Monthly cost per person (yuan)"),
+        required=False,
+        min_value=0,
+        max_digits=12,
+        decimal_places=2,
+    )
     authorisation_number = forms.CharField(
-        label=_("Hire authorisation number"), required=False, max_length=64,
-        help_text=_("A new hire must cite an approved, unused hire authorisation of this unit and post class."),
+        label=_("Hire authorisation number"),
+        required=False,
+        max_length=64,
+        help_text=_(
+            "A new hire must cite an approved, unused hire authorisation of this unit and post class."
+        ),
     )
 
     def __init__(self, *args: Any, units: QuerySet[Unit] | None = None, **kwargs: Any) -> None:
@@ -182,7 +215,8 @@ class SpellForm(RuleForm):
         else:
             cast(UnitField, self.fields["unit"]).set_units(units)
         cast(forms.ChoiceField, self.fields["key_post"]).choices = [
-            ("", _("None")), *rule_choices(self.rules, RuleTable.KEY_POST)
+            ("", _("None")),
+            *rule_choices(self.rules, RuleTable.KEY_POST),
         ]
 
 
@@ -198,16 +232,21 @@ class ExitForm(RuleForm):
 
 class BaselineTakeForm(StyledForm):
     scope = forms.ChoiceField(label=_("Jurisdiction"))
-    as_of = date_field(_("Baseline date"), help_text=_("The counts of the records in post on this day are frozen."))
+    as_of = date_field(
+        _("Baseline date"), help_text=_("The counts of the records in post on this day are frozen.")
+    )
     retake = forms.BooleanField(
-        label=_("Re-take: replace the current baseline of this jurisdiction"), required=False,
+        label=_("Re-take: replace the current baseline of this jurisdiction"),
+        required=False,
         help_text=_("Caps derive from the baseline; re-taking it is recorded in the audit trail."),
     )
     note = forms.CharField(label=_("Note"), required=False, max_length=200)
 
     def __init__(self, *args: Any, divisions: Any = (), base_depth: int = 0, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        cast(forms.ChoiceField, self.fields["scope"]).choices = division_choices(divisions, base_depth=base_depth)
+        cast(forms.ChoiceField, self.fields["scope"]).choices = division_choices(
+            divisions, base_depth=base_depth
+        )
 
 
 class BaselineCountFilterForm(RuleForm):
@@ -229,10 +268,17 @@ class CapFilterForm(StyledForm):
     BY_UNIT, BY_CLASS = "unit", "class"
 
     as_of = date_field(_("As of"), required=False)
-    q = forms.CharField(label=_("Keyword"), required=False, max_length=100,
-                        widget=forms.TextInput(attrs={"placeholder": _("Name or credit code")}))
-    by = forms.ChoiceField(label=_("Rows"), required=False,
-                           choices=[(BY_UNIT, _("Per unit")), (BY_CLASS, _("Per unit and post class"))])
+    q = forms.CharField(
+        label=_("Keyword"),
+        required=False,
+        max_length=100,
+        widget=forms.TextInput(attrs={"placeholder": _("Name or credit code")}),
+    )
+    by = forms.ChoiceField(
+        label=_("Rows"),
+        required=False,
+        choices=[(BY_UNIT, _("Per unit")), (BY_CLASS, _("Per unit and post class"))],
+    )
     over = forms.BooleanField(label=_("Over cap only"), required=False)
 
 
@@ -240,19 +286,25 @@ class CapForm(RuleForm):
     rule_fields = {"post_class": RuleTable.POST_CLASS}
 
     unit = UnitField(label=_("Unit"))
-    post_class = forms.ChoiceField(label=_("Post class"), required=False,
-                                   help_text=_("Leave empty to change the unit's total cap."))
+    post_class = forms.ChoiceField(
+        label=_("Post class"), required=False, help_text=_("Leave empty to change the unit's total cap.")
+    )
     cap = forms.IntegerField(label=_("Cap"), min_value=0, max_value=10_000_000)
     valid_from = date_field(_("Valid from"))
-    document_ref = forms.CharField(label=_("Document reference"), required=False, max_length=100,
-                                   help_text=_("The approving document, e.g. 穗编字〔2024〕12号."))
+    document_ref = forms.CharField(
+        label=_("Document reference"),
+        required=False,
+        max_length=100,
+        help_text=_("The approving document, e.g. 穗编字〔2024〕12号."),
+    )
     is_exception = forms.BooleanField(label=_("Approved exception"), required=False)
 
     def __init__(self, *args: Any, units: QuerySet[Unit], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         cast(UnitField, self.fields["unit"]).set_units(units)
         cast(forms.ChoiceField, self.fields["post_class"]).choices = [
-            ("", _("Total cap")), *rule_choices(self.rules, RuleTable.POST_CLASS)
+            ("", _("Total cap")),
+            *rule_choices(self.rules, RuleTable.POST_CLASS),
         ]
 
 
@@ -281,14 +333,23 @@ class AuthorisationForm(RuleForm):
 
     unit = UnitField(label=_("Unit"))
     post_class = forms.ChoiceField(label=_("Post class"))
-    situation = forms.ChoiceField(label=_("Situation"), required=False,
-                                  help_text=_("Leave empty when the authorisation is for any situation."))
+    situation = forms.ChoiceField(
+        label=_("Situation"),
+        required=False,
+        help_text=_("Leave empty when the authorisation is for any situation."),
+    )
     quantity = forms.IntegerField(label=_("Number of hires"), min_value=1, max_value=100_000)
     valid_from = date_field(_("Valid from"))
-    valid_to = date_field(_("Valid to"), required=False, help_text=_("The first day it may no longer be used."))
+    valid_to = date_field(
+        _("Valid to"), required=False, help_text=_("The first day it may no longer be used.")
+    )
     document_ref = forms.CharField(label=_("Document reference"), required=False, max_length=100)
-    number = forms.CharField(label=_("Authorisation number"), required=False, max_length=64,
-                             help_text=_("Leave empty to have a number assigned."))
+    number = forms.CharField(
+        label=_("Authorisation number"),
+        required=False,
+        max_length=64,
+        help_text=_("Leave empty to have a number assigned."),
+    )
 
     def __init__(self, *args: Any, units: QuerySet[Unit], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -328,9 +389,13 @@ class PoolAssignForm(StyledForm):
 
 
 class BulkForm(RuleForm):
-    rule_fields = {"situation": RuleTable.SITUATION, "post_class": RuleTable.POST_CLASS,
-                   "work_type": RuleTable.WORK_TYPE, "funding_source": RuleTable.FUNDING_SOURCE,
-                   "exit_reason": RuleTable.EXIT_REASON}
+    rule_fields = {
+        "situation": RuleTable.SITUATION,
+        "post_class": RuleTable.POST_CLASS,
+        "work_type": RuleTable.WORK_TYPE,
+        "funding_source": RuleTable.FUNDING_SOURCE,
+        "exit_reason": RuleTable.EXIT_REASON,
+    }
     CRITERIA = ("situation", "post_class", "work_type", "funding_source")
 
     kind = forms.ChoiceField(label=_("Operation"), choices=BulkKind.choices)
@@ -339,13 +404,20 @@ class BulkForm(RuleForm):
     post_class = forms.ChoiceField(label=_("Post class"), required=False)
     work_type = forms.ChoiceField(label=_("Work type"), required=False)
     funding_source = forms.ChoiceField(label=_("Funding source"), required=False)
-    leave_date = date_field(_("Leave date"), help_text=_("The first day the selected people are no longer in post."))
+    leave_date = date_field(
+        _("Leave date"), help_text=_("The first day the selected people are no longer in post.")
+    )
     exit_reason = forms.ChoiceField(
-        label=_("Exit reason"), required=False,
+        label=_("Exit reason"),
+        required=False,
         help_text=_("When empty: dismissal for a downsizing, whole-group transfer for a transfer."),
     )
-    receiver = forms.CharField(label=_("Receiving organisation"), required=False, max_length=200,
-                               help_text=_("For a whole-group transfer: the enterprise or body taking the group over."))
+    receiver = forms.CharField(
+        label=_("Receiving organisation"),
+        required=False,
+        max_length=200,
+        help_text=_("For a whole-group transfer: the enterprise or body taking the group over."),
+    )
     document_ref = forms.CharField(label=_("Document reference"), required=False, max_length=100)
 
     def __init__(self, *args: Any, units: QuerySet[Unit], **kwargs: Any) -> None:
@@ -357,8 +429,11 @@ class BulkForm(RuleForm):
 
 
 class BulkApplyForm(StyledForm):
-    document_ref = forms.CharField(label=_("Document reference"), max_length=100,
-                                   help_text=_("The approving document, e.g. 穗编字〔2024〕12号."))
+    document_ref = forms.CharField(
+        label=_("Document reference"),
+        max_length=100,
+        help_text=_("The approving document, e.g. 穗编字〔2024〕12号."),
+    )
 
 
 # ---------------------------------------------------------------- rule tables
@@ -375,12 +450,22 @@ class RuleItemForm(StyledForm):
     """A stricter local row of a rule table (规定动作 + 自选动作)."""
 
     table = forms.ChoiceField(label=_("Rule table"), choices=with_blank(RuleTable.choices, BLANK))
-    code = forms.CharField(label=_("Code"), max_length=64, help_text=_("A stable identifier, e.g. night_patrol."))
+    code = forms.CharField(
+        label=_("Code"), max_length=64, help_text=_("A stable identifier, e.g. night_patrol.")
+    )
     name = forms.CharField(label=_("Name"), max_length=100)
-    parent_code = forms.CharField(label=_("Belongs to"), required=False, max_length=64,
-                                  help_text=_("For a work type: the code of its post class."))
-    policy = forms.ChoiceField(label=_("Policy"), required=False, choices=with_blank(ClassPolicy.choices, BLANK),
-                               help_text=_("For a post class only."))
+    parent_code = forms.CharField(
+        label=_("Belongs to"),
+        required=False,
+        max_length=64,
+        help_text=_("For a work type: the code of its post class."),
+    )
+    policy = forms.ChoiceField(
+        label=_("Policy"),
+        required=False,
+        choices=with_blank(ClassPolicy.choices, BLANK),
+        help_text=_("For a post class only."),
+    )
     value = forms.CharField(label=_("Value"), required=False, max_length=100)
     valid_from = date_field(_("Valid from"))
     jurisdiction_code = forms.ChoiceField(label=_("Jurisdiction"))
@@ -406,7 +491,7 @@ class RosterImportUploadForm(StyledForm):
         help_text=_("The roster template filled in, as .xlsx or .csv (UTF-8)."),
         widget=forms.ClearableFileInput(attrs={"accept": ".xlsx,.csv"}),
     )
-    mode = forms.ChoiceField(label=_("Mode"), widget=forms.RadioSelect)
+    mode = forms.ChoiceField(label=_("Mode"), widget=forms.RadioSelect(attrs={"class": "form-check-input"}))
 
     ALLOWED = (".xlsx", ".csv")
 

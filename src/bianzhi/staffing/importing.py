@@ -706,22 +706,28 @@ class _Changes:
 
 
 def _new_record_breaches(rows: list[_Row], new: list[_Row]) -> Iterator[tuple[_Row, Violation]]:
-    """:func:`check_new_hire` for each of ``new`` on its hire date, as if the file's other new
-    records of the unit hired before it, and the file's changes to its records, were in.
+    """:func:`check_new_hire` for each of ``new`` on its hire date, as if the file's other
+    new records of the unit hired before it, and the file's changes to its records, were in.
 
-    ``rows`` are all the file's clean rows (for the changes). One batch of
-    :func:`unit_contexts` queries per distinct hire date.
+    ``rows`` are the file's rows (for the changes, and for the new records that are not
+    checked but count: the stock of an inventory). One batch of :func:`unit_contexts`
+    queries per distinct hire date.
     """
     changes: dict[int, _Changes] = defaultdict(_Changes)
     wanted_units = {r.unit.pk for r in new if r.unit is not None}
+    checked = {id(r) for r in new}
     for row in rows:
-        old = row.existing
-        if old is None or old.unit_id not in wanted_units:
+        old, unit = row.existing, row.unit
+        if unit is None or unit.pk not in wanted_units or row.hire_date is None:
+            continue
+        if old is None:
+            if id(row) not in checked:
+                changes[unit.pk].add(row.hire_date, row.state["leave_date"], row.state["post_class"])
             continue
         before = (old.state["leave_date"], old.state["post_class"])
         if before != (row.state["leave_date"], row.state["post_class"]):
-            changes[old.unit_id].add(old.hire_date, before[0], before[1], removed=True)
-            changes[old.unit_id].add(old.hire_date, row.state["leave_date"], row.state["post_class"])
+            changes[unit.pk].add(old.hire_date, before[0], before[1], removed=True)
+            changes[unit.pk].add(old.hire_date, row.state["leave_date"], row.state["post_class"])
     by_day: dict[dt.date, dict[int, _Unit]] = defaultdict(dict)
     for row in new:
         assert row.unit is not None and row.hire_date is not None

@@ -135,5 +135,22 @@ def get_spell(*, actor: Any, pk: Any) -> Spell:
 
 
 def baselines_in_scope(*, actor: Any) -> QuerySet[Baseline]:
+    """Baselines of my jurisdiction and below, and those of the jurisdictions above me, which
+    cover my units (their counts are read through the scoped BaselineCount rows)."""
+    from bianzhi.common.scoping import scope_of
+
     require(actor, "baseline.view")
-    return scoped(Baseline.objects.select_related("jurisdiction", "taken_by"), actor)
+    path = scope_of(actor).path
+    parts = [p for p in path.split("/") if p]
+    ancestors = ["/".join(parts[:i]) + "/" for i in range(1, len(parts))]
+    return Baseline.objects.select_related("jurisdiction", "taken_by").filter(
+        Q(jurisdiction_path__startswith=path) | Q(jurisdiction_path__in=ancestors)
+    )
+
+def get_baseline(*, actor: Any, pk: Any) -> Baseline:
+    try:
+        return baselines_in_scope(actor=actor).get(pk=pk)
+    except (Baseline.DoesNotExist, ValueError, TypeError) as exc:
+        from django.http import Http404
+
+        raise Http404 from exc

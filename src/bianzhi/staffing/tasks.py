@@ -57,13 +57,34 @@ HEADER_FUNDING = "经费来源"
 HEADER_EXIT_REASON = "离职原因"
 HEADER_EDUCATION = "学历"
 _TEMPLATE_KINDS = {
-    HEADER_UNIT: "unit", "姓名": "text", "公民身份号码": "id", HEADER_SITUATION: "list", HEADER_POST_CLASS: "list",
-    HEADER_WORK_TYPE: "list", "岗位名称": "text", HEADER_KEY_POST: "list", "审批编号": "text",
-    HEADER_FUNDING: "list", "入职日期": "date", "离职日期": "date", HEADER_EXIT_REASON: "list",
-    "合同到期日": "date", HEADER_EDUCATION: "list", "月人均成本": "money",
+    HEADER_UNIT: "unit",
+    "姓名": "text",
+    "公民身份号码": "id",
+    HEADER_SITUATION: "list",
+    HEADER_POST_CLASS: "list",
+    HEADER_WORK_TYPE: "list",
+    "岗位名称": "text",
+    HEADER_KEY_POST: "list",
+    "审批编号": "text",
+    HEADER_FUNDING: "list",
+    "入职日期": "date",
+    "离职日期": "date",
+    HEADER_EXIT_REASON: "list",
+    "合同到期日": "date",
+    HEADER_EDUCATION: "list",
+    "月人均成本": "money",
 }
-_REQUIRED = {HEADER_UNIT, "姓名", "公民身份号码", HEADER_SITUATION, HEADER_POST_CLASS, HEADER_WORK_TYPE, "岗位名称",
-             HEADER_FUNDING, "入职日期"}
+_REQUIRED = {
+    HEADER_UNIT,
+    "姓名",
+    "公民身份号码",
+    HEADER_SITUATION,
+    HEADER_POST_CLASS,
+    HEADER_WORK_TYPE,
+    "岗位名称",
+    HEADER_FUNDING,
+    "入职日期",
+}
 
 
 def template_columns() -> list[tuple[str, str, bool]]:
@@ -180,17 +201,20 @@ def estimate_rows(data: bytes, filename: str) -> int:
 # --------------------------------------------------------------------------- running an import
 
 
-def run_import(actor: Any, data: bytes, filename: str, mode: str, *, dry_run: bool, progress: Any = None
-               ) -> ImportResult:
+def run_import(
+    actor: Any, data: bytes, filename: str, mode: str, *, dry_run: bool, progress: Any = None
+) -> ImportResult:
     """The roster import; a refusal of the whole file (unreadable, empty) becomes the result's errors."""
     from .importing import import_roster
 
     try:
-        return import_roster(actor=actor, data=data, filename=filename, mode=mode, dry_run=dry_run,
-                             progress=progress)
+        return import_roster(
+            actor=actor, data=data, filename=filename, mode=mode, dry_run=dry_run, progress=progress
+        )
     except BianzhiError as exc:
-        return ImportResult(kind="roster", filename=filename, sha256=sha256_hex(data), dry_run=dry_run,
-                            errors=exc.errors)
+        return ImportResult(
+            kind="roster", filename=filename, sha256=sha256_hex(data), dry_run=dry_run, errors=exc.errors
+        )
 
 
 def cell_text(value: Any) -> str:
@@ -205,26 +229,43 @@ def cell_text(value: Any) -> str:
 
 
 def error_row(error: Any) -> dict[str, Any]:
-    return {"row": error.row, "column": error.field or "", "value": cell_text(error.value), "code": error.code,
-            "message": error.message}
+    return {
+        "row": error.row,
+        "column": error.field or "",
+        "value": cell_text(error.value),
+        "code": error.code,
+        "message": error.message,
+    }
 
 
 def result_report(result: ImportResult, mode: str) -> dict[str, Any]:
     """What the report and result pages show, as plain JSON-able values."""
     return {
-        "filename": result.filename, "mode": mode, "dry_run": result.dry_run, "committed": result.committed,
-        "unreadable": result.unreadable, **result.counts(),
-        "errors": [error_row(e) for e in result.errors[:KEEP_ERRORS]], "error_count": len(result.errors),
-        "preview": [c.as_dict() for c in result.preview[:KEEP_PREVIEW]], "preview_count": len(result.preview),
+        "filename": result.filename,
+        "mode": mode,
+        "dry_run": result.dry_run,
+        "committed": result.committed,
+        "unreadable": result.unreadable,
+        **result.counts(),
+        "errors": [error_row(e) for e in result.errors[:KEEP_ERRORS]],
+        "error_count": len(result.errors),
+        "preview": [c.as_dict() for c in result.preview[:KEEP_PREVIEW]],
+        "preview_count": len(result.preview),
     }
 
 
 def report_workbook(result: ImportResult) -> bytes:
-    columns = [Column(_("Row"), 8, "int"), Column(_("Column"), 18), Column(_("Value"), 28),
-               Column(_("Error code"), 24), Column(_("Reason"), 60)]
+    columns = [
+        Column(_("Row"), 8, "int"),
+        Column(_("Column"), 18),
+        Column(_("Value"), 28),
+        Column(_("Error code"), 24),
+        Column(_("Reason"), 60),
+    ]
     rows = ([e.row, e.field or "", cell_text(e.value), e.code, e.message] for e in result.errors)
-    return workbook_bytes(_("Import check report"), columns, rows,
-                          subtitle=_("File “%(file)s”.") % {"file": result.filename})
+    return workbook_bytes(
+        _("Import check report"), columns, rows, subtitle=_("File “%(file)s”.") % {"file": result.filename}
+    )
 
 
 def start_job(request: HttpRequest, *, sha256: str, filename: str, mode: str, dry_run: bool) -> str:
@@ -233,9 +274,22 @@ def start_job(request: HttpRequest, *, sha256: str, filename: str, mode: str, dr
 
     user: Any = request.user
     job = uuid.uuid4().hex
-    job_update(job, job=job, user=user.pk, sha256=sha256, filename=filename, mode=mode, dry_run=dry_run, state=QUEUED,
-               phase="", done=0, total=0, created_at=timezone.now().isoformat(),
-               request_id=request_id_var.get(), ip=client_ip_var.get())
+    job_update(
+        job,
+        job=job,
+        user=user.pk,
+        sha256=sha256,
+        filename=filename,
+        mode=mode,
+        dry_run=dry_run,
+        state=QUEUED,
+        phase="",
+        done=0,
+        total=0,
+        created_at=timezone.now().isoformat(),
+        request_id=request_id_var.get(),
+        ip=client_ip_var.get(),
+    )
     result = run_roster_import.enqueue(job)
     # A file of its own: the worker may be rewriting the job file already.
     _write_atomic(_task_id_path(job), result.id.encode("utf-8"))
@@ -282,8 +336,9 @@ def run_roster_import(job: str) -> dict[str, Any]:
         actor = User.objects.get(pk=state["user"])
         data = upload_path(state["user"], state["sha256"]).read_bytes()
         with request_context(state.get("request_id") or None, state.get("ip")):
-            result = run_import(actor, data, state["filename"], state["mode"], dry_run=state["dry_run"],
-                                progress=progress)
+            result = run_import(
+                actor, data, state["filename"], state["mode"], dry_run=state["dry_run"], progress=progress
+            )
         if result.errors:
             _write_atomic(report_path(job), report_workbook(result))
         report = result_report(result, state["mode"])

@@ -96,7 +96,9 @@ def _exported_on(actor: Any) -> str:
     return _("Exported on %(date)s by %(user)s") % {"date": _today().isoformat(), "user": str(actor)}
 
 
-def _call(form: Any, service: Callable[..., Any], field_map: dict[str, str] | None = None, **kwargs: Any) -> Any:
+def _call(
+    form: Any, service: Callable[..., Any], field_map: dict[str, str] | None = None, **kwargs: Any
+) -> Any:
     """Call a service; its violations go onto the form (next to their fields) and ``None`` is returned."""
     try:
         return service(**kwargs)
@@ -119,8 +121,13 @@ def _names(actor: Any, as_of: dt.date | None = None) -> RuleSet:
     rows no longer in force and the local rows of jurisdictions below it (their records use
     them). Rows of other jurisdictions (a neighbouring district's local rows) never show."""
     path = _path(actor)
-    rows = [r for r in selectors.rule_rows()
-            if not r.jurisdiction_path or path.startswith(r.jurisdiction_path) or r.jurisdiction_path.startswith(path)]
+    rows = [
+        r
+        for r in selectors.rule_rows()
+        if not r.jurisdiction_path
+        or path.startswith(r.jurisdiction_path)
+        or r.jurisdiction_path.startswith(path)
+    ]
     items: dict[str, dict[str, RuleRow]] = {}
     for row in sorted(rows, key=lambda r: (len(r.jurisdiction_path), r.valid_from)):
         items.setdefault(row.table, {})[row.code] = row
@@ -218,11 +225,15 @@ def _roster_queryset(actor: Any, form: RosterFilterForm) -> QuerySet[Spell]:
     unit = data.get("unit")
     key_post = data.get("key_post") or ""
     qs = selectors.spells_in_scope(
-        actor=actor, unit=unit.pk if unit else None, situation=data.get("situation") or "",
-        post_class=data.get("post_class") or "", work_type=data.get("work_type") or "",
+        actor=actor,
+        unit=unit.pk if unit else None,
+        situation=data.get("situation") or "",
+        post_class=data.get("post_class") or "",
+        work_type=data.get("work_type") or "",
         funding_source=data.get("funding_source") or "",
         key_post="" if key_post == RosterFilterForm.KEY_NONE else key_post,
-        as_of=data.get("as_of"), q=(data.get("q") or "").strip(),
+        as_of=data.get("as_of"),
+        q=(data.get("q") or "").strip(),
     )
     if key_post == RosterFilterForm.KEY_NONE:
         qs = qs.filter(key_post="")
@@ -234,21 +245,28 @@ def roster_list(request: HttpRequest) -> HttpResponse:
     actor: Any = request.user
     today = _today()
     names = _names(actor, today)
-    form = RosterFilterForm(_with_default(request, as_of=today.isoformat()), rules=names,
-                            units=None if actor.is_unit_bound else _units(actor, active=False))
+    form = RosterFilterForm(
+        _with_default(request, as_of=today.isoformat()),
+        rules=names,
+        units=None if actor.is_unit_bound else _units(actor, active=False),
+    )
     qs = _roster_queryset(actor, form)
     listing = Listing(request, qs, sortable=ROSTER_SORTS)
     as_of = getattr(form, "cleaned_data", {}).get("as_of")
     if listing.wants_export:
         return _roster_export(listing.queryset, actor, names, as_of)
-    return render(request, "staffing/roster_list.html", {
-        "form": form,
-        "listing": listing,
-        "rows": [_spell_row(s, names) for s in listing.page],
-        "as_of": as_of,
-        "can_add": can(actor, "roster.change"),
-        "breadcrumbs": _crumbs((_("Roster"), None)),
-    })
+    return render(
+        request,
+        "staffing/roster_list.html",
+        {
+            "form": form,
+            "listing": listing,
+            "rows": [_spell_row(s, names) for s in listing.page],
+            "as_of": as_of,
+            "can_add": can(actor, "roster.change"),
+            "breadcrumbs": _crumbs((_("Roster"), None)),
+        },
+    )
 
 
 def _roster_export(qs: QuerySet[Spell], actor: Any, names: RuleSet, as_of: dt.date | None) -> HttpResponse:
@@ -275,9 +293,21 @@ def _roster_export(qs: QuerySet[Spell], actor: Any, names: RuleSet, as_of: dt.da
         for spell in qs.iterator(chunk_size=2000):
             row = _spell_row(spell, names)
             yield [
-                spell.person.name, spell.person.masked_id, spell.unit.uscc, spell.unit.name, row["situation"],
-                row["post_class"], row["work_type"], spell.post_name, row["key_post"], row["funding_source"],
-                spell.hire_date, spell.leave_date, row["exit_reason"], spell.contract_end, row["education"],
+                spell.person.name,
+                spell.person.masked_id,
+                spell.unit.uscc,
+                spell.unit.name,
+                row["situation"],
+                row["post_class"],
+                row["work_type"],
+                spell.post_name,
+                row["key_post"],
+                row["funding_source"],
+                spell.hire_date,
+                spell.leave_date,
+                row["exit_reason"],
+                spell.contract_end,
+                row["education"],
                 spell.monthly_cost,
             ]
 
@@ -287,7 +317,9 @@ def _roster_export(qs: QuerySet[Spell], actor: Any, names: RuleSet, as_of: dt.da
 
 def _person_history(actor: Any, spell: Spell, names: RuleSet) -> list[dict[str, Any]]:
     """Every record of the person, oldest first; records outside the actor's scope show dates only."""
-    records = list(Spell.objects.filter(person_id=spell.person_id).select_related("unit").order_by("hire_date", "pk"))
+    records = list(
+        Spell.objects.filter(person_id=spell.person_id).select_related("unit").order_by("hire_date", "pk")
+    )
     visible = set(scoped(Spell.objects.filter(person_id=spell.person_id), actor).values_list("pk", flat=True))
     history: list[dict[str, Any]] = []
     for record in records:
@@ -315,9 +347,12 @@ def _record_context(request: HttpRequest, spell: Spell, exit_form: ExitForm | No
         towns = _visible_division_codes(actor, [a.town.code for a in history])
         departments = _visible_unit_ids(actor, [a.department_id for a in history])
         assignments = [
-            {"assignment": a, "town": a.town.name if a.town.code in towns else None,
-             "department": a.department.name if a.department_id in departments and a.department else None,
-             "has_department": a.department_id is not None}
+            {
+                "assignment": a,
+                "town": a.town.name if a.town.code in towns else None,
+                "department": a.department.name if a.department_id in departments and a.department else None,
+                "has_department": a.department_id is not None,
+            }
             for a in history
         ]
     events = None
@@ -326,7 +361,9 @@ def _record_context(request: HttpRequest, spell: Spell, exit_form: ExitForm | No
 
         events = [
             {"event": e, "action": action_label(e.action)}
-            for e in audit_events_in_scope(actor=actor, object_type="staffing.spell", object_id=str(spell.pk))[:100]
+            for e in audit_events_in_scope(
+                actor=actor, object_type="staffing.spell", object_id=str(spell.pk)
+            )[:100]
         ]
     row = _spell_row(spell, names)
     authorisation = spell.authorisation if spell.authorisation_id else None
@@ -340,7 +377,9 @@ def _record_context(request: HttpRequest, spell: Spell, exit_form: ExitForm | No
         "flags": flags,
         "assignments": assignments,
         "is_coordinator": spell.situation == pool.COORDINATOR,
-        "can_assign": spell.situation == pool.COORDINATOR and spell.leave_date is None and can(actor, "pool.change"),
+        "can_assign": spell.situation == pool.COORDINATOR
+        and spell.leave_date is None
+        and can(actor, "pool.change"),
         "authorisation": authorisation,
         "operation": spell.operation if spell.operation_id else None,
         "events": events,
@@ -376,10 +415,18 @@ def roster_exit(request: HttpRequest, pk: int) -> HttpResponse:
     form = ExitForm(request.POST, rules=selectors.ruleset_for(spell.jurisdiction_path, _today()))
     if form.is_valid():
         data = form.cleaned_data
-        result = _call(form, spells.spell_exit, actor=actor, spell_id=spell.pk, leave_date=data["leave_date"],
-                       exit_reason=data["exit_reason"])
+        result = _call(
+            form,
+            spells.spell_exit,
+            actor=actor,
+            spell_id=spell.pk,
+            leave_date=data["leave_date"],
+            exit_reason=data["exit_reason"],
+        )
         if result is not None:
-            messages.success(request, _("The exit of %(name)s has been recorded.") % {"name": spell.person.name})
+            messages.success(
+                request, _("The exit of %(name)s has been recorded.") % {"name": spell.person.name}
+            )
             return redirect("staffing:roster_detail", pk=spell.pk)
     spell.refresh_from_db()
     context = _record_context(request, spell, exit_form=form)
@@ -401,30 +448,53 @@ def roster_new(request: HttpRequest) -> HttpResponse:
         data = form.cleaned_data
         unit_id = actor.unit_id if units is None else data["unit"].pk
         spell = _call(
-            form, spells.spell_create, {"unit_id": "unit", "authorisation": "authorisation_number"},
-            actor=actor, unit_id=unit_id, id_number=data["id_number"], name=data["name"],
-            situation=data["situation"], post_class=data["post_class"], work_type=data["work_type"],
-            post_name=data["post_name"], funding_source=data["funding_source"], hire_date=data["hire_date"],
-            key_post=data["key_post"], contract_end=data["contract_end"], education=data["education"],
-            monthly_cost=data["monthly_cost"], authorisation_number=data["authorisation_number"].strip(),
+            form,
+            spells.spell_create,
+            {"unit_id": "unit", "authorisation": "authorisation_number"},
+            actor=actor,
+            unit_id=unit_id,
+            id_number=data["id_number"],
+            name=data["name"],
+            situation=data["situation"],
+            post_class=data["post_class"],
+            work_type=data["work_type"],
+            post_name=data["post_name"],
+            funding_source=data["funding_source"],
+            hire_date=data["hire_date"],
+            key_post=data["key_post"],
+            contract_end=data["contract_end"],
+            education=data["education"],
+            monthly_cost=data["monthly_cost"],
+            authorisation_number=data["authorisation_number"].strip(),
             mode="register",
         )
         if spell is not None:
-            messages.success(request, _("The record of %(name)s has been created.") % {"name": spell.person.name})
+            messages.success(
+                request, _("The record of %(name)s has been created.") % {"name": spell.person.name}
+            )
             return redirect("staffing:roster_detail", pk=spell.pk)
-    return render(request, "staffing/form.html", {
-        "form": form,
-        "title": _("New record"),
-        "submit": _("Create"),
-        "intro": _("Register mode: the policy checks apply and a new hire cites its hire authorisation."),
-        "cancel_url": reverse("staffing:roster_list"),
-        "breadcrumbs": _crumbs((_("Roster"), reverse("staffing:roster_list")), (_("New record"), None)),
-    })
+    return render(
+        request,
+        "staffing/form.html",
+        {
+            "form": form,
+            "title": _("New record"),
+            "submit": _("Create"),
+            "intro": _("Register mode: the policy checks apply and a new hire cites its hire authorisation."),
+            "cancel_url": reverse("staffing:roster_list"),
+            "breadcrumbs": _crumbs((_("Roster"), reverse("staffing:roster_list")), (_("New record"), None)),
+        },
+    )
 
 
 # ------------------------------------------------------------------------------------ baselines
 
-BASELINE_SORTS = {"jurisdiction": "jurisdiction_path", "as_of": "as_of", "total": "total", "taken_at": "taken_at"}
+BASELINE_SORTS = {
+    "jurisdiction": "jurisdiction_path",
+    "as_of": "as_of",
+    "total": "total",
+    "taken_at": "taken_at",
+}
 
 
 def _baseline_divisions(actor: Any) -> QuerySet[Division]:
@@ -442,43 +512,87 @@ def baseline_list(request: HttpRequest) -> HttpResponse:
         jurisdiction = actor.jurisdiction
         form = BaselineTakeForm(
             request.POST or None,
-            initial={"scope": jurisdiction.code if jurisdiction else "", "as_of": _rules(actor).baseline_date},
-            divisions=_baseline_divisions(actor), base_depth=jurisdiction.depth if jurisdiction else 0,
+            initial={
+                "scope": jurisdiction.code if jurisdiction else "",
+                "as_of": _rules(actor).baseline_date,
+            },
+            divisions=_baseline_divisions(actor),
+            base_depth=jurisdiction.depth if jurisdiction else 0,
         )
     if request.method == "POST":
         require(actor, "baseline.take")
         assert form is not None
         if form.is_valid():
             data = form.cleaned_data
-            baseline = _call(form, services.baseline_take, actor=actor, scope=data["scope"], as_of=data["as_of"],
-                             retake=data["retake"], note=data["note"].strip())
+            baseline = _call(
+                form,
+                services.baseline_take,
+                actor=actor,
+                scope=data["scope"],
+                as_of=data["as_of"],
+                retake=data["retake"],
+                note=data["note"].strip(),
+            )
             if baseline is not None:
-                messages.success(request, _("The baseline of %(scope)s as of %(date)s has been taken: %(total)s people.")
-                                 % {"scope": baseline.jurisdiction.name, "date": baseline.as_of.isoformat(),
-                                    "total": f"{baseline.total:,}"})
+                messages.success(
+                    request,
+                    _("The baseline of %(scope)s as of %(date)s has been taken: %(total)s people.")
+                    % {
+                        "scope": baseline.jurisdiction.name,
+                        "date": baseline.as_of.isoformat(),
+                        "total": f"{baseline.total:,}",
+                    },
+                )
                 return redirect("staffing:baseline_detail", pk=baseline.pk)
     listing = Listing(request, qs, sortable=BASELINE_SORTS)
     if listing.wants_export:
         return _baseline_export(listing.queryset, actor)
-    return render(request, "staffing/baseline_list.html", {
-        "listing": listing,
-        "form": form,
-        "breadcrumbs": _crumbs((_("Stock baselines"), None)),
-    })
+    return render(
+        request,
+        "staffing/baseline_list.html",
+        {
+            "listing": listing,
+            "form": form,
+            "breadcrumbs": _crumbs((_("Stock baselines"), None)),
+        },
+    )
 
 
 def _baseline_export(qs: QuerySet[Baseline], actor: Any) -> HttpResponse:
     columns = [
-        Column(_("Jurisdiction"), 16), Column(_("Division code"), 12), Column(_("Baseline date"), 12, "date"),
-        Column(_("Total"), 10, "int"), Column(_("Current"), 8), Column(_("Taken by"), 14),
-        Column(_("Taken at"), 18), Column(_("Note"), 30),
+        Column(_("Jurisdiction"), 16),
+        Column(_("Division code"), 12),
+        Column(_("Baseline date"), 12, "date"),
+        Column(_("Total"), 10, "int"),
+        Column(_("Current"), 8),
+        Column(_("Taken by"), 14),
+        Column(_("Taken at"), 18),
+        Column(_("Note"), 30),
     ]
-    rows = ([b.jurisdiction.name, b.jurisdiction.code, b.as_of, b.total, _("Yes") if b.is_current else _("No"),
-             str(b.taken_by), timezone.localtime(b.taken_at).strftime("%Y-%m-%d %H:%M"), b.note] for b in qs)
-    return xlsx_response(_("Stock baselines"), _("Stock baselines"), columns, rows, subtitle=_exported_on(actor))
+    rows = (
+        [
+            b.jurisdiction.name,
+            b.jurisdiction.code,
+            b.as_of,
+            b.total,
+            _("Yes") if b.is_current else _("No"),
+            str(b.taken_by),
+            timezone.localtime(b.taken_at).strftime("%Y-%m-%d %H:%M"),
+            b.note,
+        ]
+        for b in qs
+    )
+    return xlsx_response(
+        _("Stock baselines"), _("Stock baselines"), columns, rows, subtitle=_exported_on(actor)
+    )
 
 
-BASELINE_COUNT_SORTS = {"unit": "unit__name", "situation": "situation", "post_class": "post_class", "count": "count"}
+BASELINE_COUNT_SORTS = {
+    "unit": "unit__name",
+    "situation": "situation",
+    "post_class": "post_class",
+    "count": "count",
+}
 
 
 @login_required
@@ -504,43 +618,83 @@ def baseline_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
     def summary(field: str, table: str) -> list[dict[str, Any]]:
         sums = counts.order_by().values(field).annotate(n=Sum("count"))
-        order = {code: i for i, code in enumerate(sorted(names.table(table), key=lambda c: names.table(table)[c].sort))}
-        return sorted(({"name": names.name_of(table, s[field]), "count": s["n"], "code": s[field]} for s in sums),
-                      key=lambda r: (order.get(r["code"], 999), r["code"]))
+        order = {
+            code: i
+            for i, code in enumerate(sorted(names.table(table), key=lambda c: names.table(table)[c].sort))
+        }
+        return sorted(
+            ({"name": names.name_of(table, s[field]), "count": s["n"], "code": s[field]} for s in sums),
+            key=lambda r: (order.get(r["code"], 999), r["code"]),
+        )
 
-    return render(request, "staffing/baseline_detail.html", {
-        "baseline": baseline,
-        "form": form,
-        "listing": listing,
-        "rows": [{"count": c, "situation": names.name_of(RuleTable.SITUATION, c.situation),
-                  "post_class": names.name_of(RuleTable.POST_CLASS, c.post_class)} for c in listing.page],
-        "total": counts.aggregate(n=Sum("count"))["n"] or 0,
-        "by_situation": summary("situation", RuleTable.SITUATION),
-        "by_class": summary("post_class", RuleTable.POST_CLASS),
-        "breadcrumbs": _crumbs((_("Stock baselines"), reverse("staffing:baseline_list")),
-                               (f"{baseline.jurisdiction.name} {baseline.as_of.isoformat()}", None)),
-    })
+    return render(
+        request,
+        "staffing/baseline_detail.html",
+        {
+            "baseline": baseline,
+            "form": form,
+            "listing": listing,
+            "rows": [
+                {
+                    "count": c,
+                    "situation": names.name_of(RuleTable.SITUATION, c.situation),
+                    "post_class": names.name_of(RuleTable.POST_CLASS, c.post_class),
+                }
+                for c in listing.page
+            ],
+            "total": counts.aggregate(n=Sum("count"))["n"] or 0,
+            "by_situation": summary("situation", RuleTable.SITUATION),
+            "by_class": summary("post_class", RuleTable.POST_CLASS),
+            "breadcrumbs": _crumbs(
+                (_("Stock baselines"), reverse("staffing:baseline_list")),
+                (f"{baseline.jurisdiction.name} {baseline.as_of.isoformat()}", None),
+            ),
+        },
+    )
 
 
-def _baseline_count_export(qs: QuerySet[BaselineCount], baseline: Baseline, names: RuleSet,
-                           actor: Any) -> HttpResponse:
-    columns = [Column(_("Unified social credit code"), 22), Column(_("Unit"), 30), Column(_("Situation"), 16),
-               Column(_("Post class"), 12), Column(_("Count"), 10, "int")]
-    rows = ([c.unit.uscc, c.unit.name, names.name_of(RuleTable.SITUATION, c.situation),
-             names.name_of(RuleTable.POST_CLASS, c.post_class), c.count] for c in qs.iterator(chunk_size=2000))
+def _baseline_count_export(
+    qs: QuerySet[BaselineCount], baseline: Baseline, names: RuleSet, actor: Any
+) -> HttpResponse:
+    columns = [
+        Column(_("Unified social credit code"), 22),
+        Column(_("Unit"), 30),
+        Column(_("Situation"), 16),
+        Column(_("Post class"), 12),
+        Column(_("Count"), 10, "int"),
+    ]
+    rows = (
+        [
+            c.unit.uscc,
+            c.unit.name,
+            names.name_of(RuleTable.SITUATION, c.situation),
+            names.name_of(RuleTable.POST_CLASS, c.post_class),
+            c.count,
+        ]
+        for c in qs.iterator(chunk_size=2000)
+    )
     title = _("Stock baseline of %(scope)s as of %(date)s") % {
-        "scope": baseline.jurisdiction.name, "date": baseline.as_of.isoformat()}
+        "scope": baseline.jurisdiction.name,
+        "date": baseline.as_of.isoformat(),
+    }
     return xlsx_response(_("Stock baseline"), title, columns, rows, subtitle=_exported_on(actor))
 
 
 # ------------------------------------------------------------------------------------ caps
 
-CAP_SORTS = {"unit": "unit_name", "post_class": "post_class_sort", "baseline": "baseline", "cap": "cap",
-             "current": "current", "headroom": "headroom"}
+CAP_SORTS = {
+    "unit": "unit_name",
+    "post_class": "post_class_sort",
+    "baseline": "baseline",
+    "cap": "cap",
+    "current": "current",
+    "headroom": "headroom",
+}
 
 
 def _baseline_cells(units: list[Unit]) -> dict[int, dict[str, int]]:
-    """The current baseline counts per unit and post class (the deepest current baseline on each unit's path)."""
+    """The current baseline counts per unit and post class (the deepest current baseline on each
+    unit's path)."""
     baselines = list(Baseline.objects.filter(is_current=True))
 
     def baseline_of(path: str) -> Baseline | None:
@@ -553,7 +707,8 @@ def _baseline_cells(units: list[Unit]) -> dict[int, dict[str, int]]:
     if ids:
         for unit_id, baseline_id, post_class, n in (
             BaselineCount.objects.filter(unit_id__in=[u.pk for u in units], baseline_id__in=ids)
-            .values_list("unit_id", "baseline_id", "post_class").annotate(n=Sum("count"))
+            .values_list("unit_id", "baseline_id", "post_class")
+            .annotate(n=Sum("count"))
             .values_list("unit_id", "baseline_id", "post_class", "n")
         ):
             b = chosen.get(unit_id)
@@ -562,8 +717,9 @@ def _baseline_cells(units: list[Unit]) -> dict[int, dict[str, int]]:
     return cells
 
 
-def cap_rows(actor: Any, *, as_of: dt.date, by_class: bool = False, q: str = "",
-             over_only: bool = False) -> list[dict[str, Any]]:
+def cap_rows(
+    actor: Any, *, as_of: dt.date, by_class: bool = False, q: str = "", over_only: bool = False
+) -> list[dict[str, Any]]:
     """Baseline, cap, current count and headroom (cap − current) of the units in scope as of a
     day, per unit or per unit and post class. Units without any figure are left out; a unit
     without a baseline has no cap (``None``). A post class the unit did not have at its
@@ -586,20 +742,32 @@ def cap_rows(actor: Any, *, as_of: dt.date, by_class: bool = False, q: str = "",
             baseline = base.get(post_class, 0) if ctx.has_baseline else None
             cap = ctx.class_caps.get(post_class, 0) if ctx.has_baseline else None
             current = ctx.current_by_class.get(post_class, 0)
-            class_rows.append({
-                "unit": unit, "unit_name": unit.name, "post_class": post_class,
-                "post_class_name": names.name_of(RuleTable.POST_CLASS, post_class),
-                "post_class_sort": (class_order.get(post_class, 999), post_class),
-                "baseline": baseline, "cap": cap, "current": current,
-                "headroom": cap - current if cap is not None else None,
-                "over": cap is not None and current > cap,
-            })
+            class_rows.append(
+                {
+                    "unit": unit,
+                    "unit_name": unit.name,
+                    "post_class": post_class,
+                    "post_class_name": names.name_of(RuleTable.POST_CLASS, post_class),
+                    "post_class_sort": (class_order.get(post_class, 999), post_class),
+                    "baseline": baseline,
+                    "cap": cap,
+                    "current": current,
+                    "headroom": cap - current if cap is not None else None,
+                    "over": cap is not None and current > cap,
+                }
+            )
         baseline_total = sum(base.values()) if ctx.has_baseline else None
         total_cap = ctx.total_cap
         current_total = ctx.current_total
         unit_row = {
-            "unit": unit, "unit_name": unit.name, "post_class": "", "post_class_name": "",
-            "post_class_sort": (-1, ""), "baseline": baseline_total, "cap": total_cap, "current": current_total,
+            "unit": unit,
+            "unit_name": unit.name,
+            "post_class": "",
+            "post_class_name": "",
+            "post_class_sort": (-1, ""),
+            "baseline": baseline_total,
+            "cap": total_cap,
+            "current": current_total,
             "headroom": total_cap - current_total if total_cap is not None else None,
             "over_total": total_cap is not None and current_total > total_cap,
             "classes_over": [r["post_class_name"] for r in class_rows if r["over"]],
@@ -622,31 +790,46 @@ def cap_list(request: HttpRequest) -> HttpResponse:
     form = CapFilterForm(_with_default(request, as_of=today.isoformat()))
     as_of = form.value_of("as_of", today)
     by_class = form.value_of("by") == CapFilterForm.BY_CLASS
-    rows = cap_rows(actor, as_of=as_of, by_class=by_class, q=form.value_of("q").strip(),
-                    over_only=bool(form.value_of("over", False)))
+    rows = cap_rows(
+        actor,
+        as_of=as_of,
+        by_class=by_class,
+        q=form.value_of("q").strip(),
+        over_only=bool(form.value_of("over", False)),
+    )
     listing = RowListing(request, cast(Any, rows), sortable=CAP_SORTS, default_sort="unit")
     totals = {key: sum(r[key] or 0 for r in rows) for key in ("baseline", "cap", "current")}
     totals["over"] = sum(1 for r in rows if r["over"])
     if listing.wants_export:
         return _cap_export(listing.rows, as_of, by_class, totals, actor)
-    return render(request, "staffing/cap_list.html", {
-        "form": form,
-        "listing": listing,
-        "by_class": by_class,
-        "as_of": as_of,
-        "totals": totals,
-        "can_change": can(actor, "cap.change"),
-        "breadcrumbs": _crumbs((_("Caps"), None)),
-    })
+    return render(
+        request,
+        "staffing/cap_list.html",
+        {
+            "form": form,
+            "listing": listing,
+            "by_class": by_class,
+            "as_of": as_of,
+            "totals": totals,
+            "can_change": can(actor, "cap.change"),
+            "breadcrumbs": _crumbs((_("Caps"), None)),
+        },
+    )
 
 
-def _cap_export(rows: list[dict[str, Any]], as_of: dt.date, by_class: bool, totals: dict[str, int],
-                actor: Any) -> HttpResponse:
+def _cap_export(
+    rows: list[dict[str, Any]], as_of: dt.date, by_class: bool, totals: dict[str, int], actor: Any
+) -> HttpResponse:
     columns = [Column(_("Unified social credit code"), 22), Column(_("Unit"), 30)]
     if by_class:
         columns.append(Column(_("Post class"), 12))
-    columns += [Column(_("Baseline"), 10, "int"), Column(_("Cap"), 10, "int"), Column(_("Current"), 10, "int"),
-                Column(_("Headroom"), 10, "int"), Column(_("Over cap"), 8)]
+    columns += [
+        Column(_("Baseline"), 10, "int"),
+        Column(_("Cap"), 10, "int"),
+        Column(_("Current"), 10, "int"),
+        Column(_("Headroom"), 10, "int"),
+        Column(_("Over cap"), 8),
+    ]
 
     def data() -> Iterator[list[Any]]:
         for r in rows:
@@ -657,9 +840,15 @@ def _cap_export(rows: list[dict[str, Any]], as_of: dt.date, by_class: bool, tota
             yield line
 
     subtitle = _("Totals: baseline %(baseline)s, cap %(cap)s, current %(current)s; %(over)s over cap.") % {
-        k: f"{v:,}" for k, v in totals.items()}
-    return xlsx_response(_("Caps"), _("Caps as of %(date)s") % {"date": as_of.isoformat()}, columns, data(),
-                         subtitle=f"{subtitle} {_exported_on(actor)}")
+        k: f"{v:,}" for k, v in totals.items()
+    }
+    return xlsx_response(
+        _("Caps"),
+        _("Caps as of %(date)s") % {"date": as_of.isoformat()},
+        columns,
+        data(),
+        subtitle=f"{subtitle} {_exported_on(actor)}",
+    )
 
 
 @login_required
@@ -676,32 +865,57 @@ def cap_change(request: HttpRequest) -> HttpResponse:
     form = CapForm(request.POST or None, initial=initial, rules=_rules(actor), units=units)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        change = _call(form, services.cap_set, actor=actor, unit_id=data["unit"].pk, cap=data["cap"],
-                       valid_from=data["valid_from"], post_class=data["post_class"],
-                       document_ref=data["document_ref"].strip(), is_exception=data["is_exception"])
+        change = _call(
+            form,
+            services.cap_set,
+            actor=actor,
+            unit_id=data["unit"].pk,
+            cap=data["cap"],
+            valid_from=data["valid_from"],
+            post_class=data["post_class"],
+            document_ref=data["document_ref"].strip(),
+            is_exception=data["is_exception"],
+        )
         if change is not None:
-            messages.success(request, _("The cap of “%(unit)s” is %(cap)s from %(date)s.") % {
-                "unit": data["unit"].name, "cap": f"{change.cap:,}", "date": change.valid_from.isoformat()})
+            messages.success(
+                request,
+                _("The cap of “%(unit)s” is %(cap)s from %(date)s.")
+                % {
+                    "unit": data["unit"].name,
+                    "cap": f"{change.cap:,}",
+                    "date": change.valid_from.isoformat(),
+                },
+            )
             return redirect("staffing:cap_list")
     names = _names(actor)
     recent = [
         {"change": c, "post_class": names.name_of(RuleTable.POST_CLASS, c.post_class) if c.post_class else ""}
         for c in scoped(CapChange.objects.select_related("unit"), actor).order_by("-created_at", "-pk")[:20]
     ]
-    return render(request, "staffing/cap_form.html", {
-        "form": form,
-        "recent": recent,
-        "title": _("Change a cap"),
-        "submit": _("Save"),
-        "cancel_url": reverse("staffing:cap_list"),
-        "breadcrumbs": _crumbs((_("Caps"), reverse("staffing:cap_list")), (_("Change a cap"), None)),
-    })
+    return render(
+        request,
+        "staffing/cap_form.html",
+        {
+            "form": form,
+            "recent": recent,
+            "title": _("Change a cap"),
+            "submit": _("Save"),
+            "cancel_url": reverse("staffing:cap_list"),
+            "breadcrumbs": _crumbs((_("Caps"), reverse("staffing:cap_list")), (_("Change a cap"), None)),
+        },
+    )
 
 
 # ------------------------------------------------------------------------------------ authorisations
 
-AUTHORISATION_SORTS = {"number": "number", "unit": "unit__name", "post_class": "post_class",
-                       "valid_from": "valid_from", "quantity": "quantity", "used": "used"}
+AUTHORISATION_SORTS = {
+    "number": "number",
+    "unit": "unit__name",
+    "post_class": "post_class",
+    "valid_from": "valid_from",
+    "quantity": "quantity",
+    "used": "used",
+}
 
 
 @login_required
@@ -709,8 +923,9 @@ def authorisation_list(request: HttpRequest) -> HttpResponse:
     actor: Any = request.user
     require(actor, "roster.view")
     names = _names(actor)
-    form = AuthorisationFilterForm(request.GET, rules=names,
-                                   units=None if actor.is_unit_bound else _units(actor, active=False))
+    form = AuthorisationFilterForm(
+        request.GET, rules=names, units=None if actor.is_unit_bound else _units(actor, active=False)
+    )
     qs = scoped(HireAuthorisation.objects.select_related("unit"), actor)
     form.is_valid()
     data = getattr(form, "cleaned_data", {})
@@ -725,27 +940,64 @@ def authorisation_list(request: HttpRequest) -> HttpResponse:
 
         qs = qs.filter(used__lt=F("quantity"))
     listing = Listing(request, qs, sortable=AUTHORISATION_SORTS)
-    rows = ({"auth": a, "post_class": names.name_of(RuleTable.POST_CLASS, a.post_class),
-             "situation": names.name_of(RuleTable.SITUATION, a.situation) if a.situation else ""}
-            for a in (listing.queryset.iterator(chunk_size=2000) if listing.wants_export else listing.page))
+    rows = (
+        {
+            "auth": a,
+            "post_class": names.name_of(RuleTable.POST_CLASS, a.post_class),
+            "situation": names.name_of(RuleTable.SITUATION, a.situation) if a.situation else "",
+        }
+        for a in (listing.queryset.iterator(chunk_size=2000) if listing.wants_export else listing.page)
+    )
     if listing.wants_export:
-        columns = [Column(_("Authorisation number"), 24), Column(_("Unified social credit code"), 22),
-                   Column(_("Unit"), 30), Column(_("Post class"), 12), Column(_("Situation"), 16),
-                   Column(_("Number of hires"), 10, "int"), Column(_("Used"), 8, "int"),
-                   Column(_("Left"), 8, "int"), Column(_("Valid from"), 12, "date"), Column(_("Valid to"), 12, "date"),
-                   Column(_("Status"), 8), Column(_("Document reference"), 24)]
-        data_rows = ([r["auth"].number, r["auth"].unit.uscc, r["auth"].unit.name, r["post_class"], r["situation"],
-                      r["auth"].quantity, r["auth"].used, r["auth"].remaining, r["auth"].valid_from,
-                      r["auth"].valid_to, r["auth"].get_status_display(), r["auth"].document_ref] for r in rows)
-        return xlsx_response(_("Hire authorisations"), _("Hire authorisations"), columns, data_rows,
-                             subtitle=_exported_on(actor))
-    return render(request, "staffing/authorisation_list.html", {
-        "form": form,
-        "listing": listing,
-        "rows": list(rows),
-        "can_add": can(actor, "cap.change"),
-        "breadcrumbs": _crumbs((_("Hire authorisations"), None)),
-    })
+        columns = [
+            Column(_("Authorisation number"), 24),
+            Column(_("Unified social credit code"), 22),
+            Column(_("Unit"), 30),
+            Column(_("Post class"), 12),
+            Column(_("Situation"), 16),
+            Column(_("Number of hires"), 10, "int"),
+            Column(_("Used"), 8, "int"),
+            Column(_("Left"), 8, "int"),
+            Column(_("Valid from"), 12, "date"),
+            Column(_("Valid to"), 12, "date"),
+            Column(_("Status"), 8),
+            Column(_("Document reference"), 24),
+        ]
+        data_rows = (
+            [
+                r["auth"].number,
+                r["auth"].unit.uscc,
+                r["auth"].unit.name,
+                r["post_class"],
+                r["situation"],
+                r["auth"].quantity,
+                r["auth"].used,
+                r["auth"].remaining,
+                r["auth"].valid_from,
+                r["auth"].valid_to,
+                r["auth"].get_status_display(),
+                r["auth"].document_ref,
+            ]
+            for r in rows
+        )
+        return xlsx_response(
+            _("Hire authorisations"),
+            _("Hire authorisations"),
+            columns,
+            data_rows,
+            subtitle=_exported_on(actor),
+        )
+    return render(
+        request,
+        "staffing/authorisation_list.html",
+        {
+            "form": form,
+            "listing": listing,
+            "rows": list(rows),
+            "can_add": can(actor, "cap.change"),
+            "breadcrumbs": _crumbs((_("Hire authorisations"), None)),
+        },
+    )
 
 
 @login_required
@@ -759,27 +1011,49 @@ def authorisation_new(request: HttpRequest) -> HttpResponse:
     form = AuthorisationForm(request.POST or None, initial=initial, rules=_rules(actor), units=_units(actor))
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        auth = _call(form, spells.authorisation_create, actor=actor, unit_id=data["unit"].pk,
-                     post_class=data["post_class"], quantity=data["quantity"], valid_from=data["valid_from"],
-                     valid_to=data["valid_to"], situation=data["situation"],
-                     document_ref=data["document_ref"].strip(), number=data["number"].strip())
+        auth = _call(
+            form,
+            spells.authorisation_create,
+            actor=actor,
+            unit_id=data["unit"].pk,
+            post_class=data["post_class"],
+            quantity=data["quantity"],
+            valid_from=data["valid_from"],
+            valid_to=data["valid_to"],
+            situation=data["situation"],
+            document_ref=data["document_ref"].strip(),
+            number=data["number"].strip(),
+        )
         if auth is not None:
-            messages.success(request, _("Hire authorisation %(number)s has been recorded.") % {"number": auth.number})
+            messages.success(
+                request, _("Hire authorisation %(number)s has been recorded.") % {"number": auth.number}
+            )
             return redirect("staffing:authorisation_list")
-    return render(request, "staffing/form.html", {
-        "form": form,
-        "title": _("New hire authorisation"),
-        "submit": _("Save"),
-        "cancel_url": reverse("staffing:authorisation_list"),
-        "breadcrumbs": _crumbs((_("Hire authorisations"), reverse("staffing:authorisation_list")),
-                               (_("New hire authorisation"), None)),
-    })
+    return render(
+        request,
+        "staffing/form.html",
+        {
+            "form": form,
+            "title": _("New hire authorisation"),
+            "submit": _("Save"),
+            "cancel_url": reverse("staffing:authorisation_list"),
+            "breadcrumbs": _crumbs(
+                (_("Hire authorisations"), reverse("staffing:authorisation_list")),
+                (_("New hire authorisation"), None),
+            ),
+        },
+    )
 
 
 # ------------------------------------------------------------------------------------ coordinator pool
 
-POOL_SORTS = {"town": "town_code", "name": "person__name", "unit": "unit__name", "assigned_from": "assigned_from",
-              "hire_date": "hire_date"}
+POOL_SORTS = {
+    "town": "town_code",
+    "name": "person__name",
+    "unit": "unit__name",
+    "assigned_from": "assigned_from",
+    "hire_date": "hire_date",
+}
 
 
 def _pool_cities(actor: Any) -> list[Division]:
@@ -787,8 +1061,11 @@ def _pool_cities(actor: Any) -> list[Division]:
     jurisdiction lies in."""
     path = _path(actor)
     codes = [p for p in path.split("/") if p]
-    return list(Division.objects.filter(level=Level.CITY).filter(
-        Q(path__startswith=path) | Q(code__in=codes)).order_by("path"))
+    return list(
+        Division.objects.filter(level=Level.CITY)
+        .filter(Q(path__startswith=path) | Q(code__in=codes))
+        .order_by("path")
+    )
 
 
 @login_required
@@ -797,8 +1074,9 @@ def pool_page(request: HttpRequest) -> HttpResponse:
     require(actor, "pool.view")
     today = _today()
     cities = _pool_cities(actor)
-    form = PoolFilterForm(_with_default(request, as_of=today.isoformat(), city=cities[0].code if cities else ""),
-                          cities=cities)
+    form = PoolFilterForm(
+        _with_default(request, as_of=today.isoformat(), city=cities[0].code if cities else ""), cities=cities
+    )
     as_of = form.value_of("as_of", today)
     city_code = form.value_of("city", cities[0].code if cities else "")
     if not city_code:
@@ -818,47 +1096,87 @@ def pool_page(request: HttpRequest) -> HttpResponse:
     page_towns = _visible_division_codes(actor, [getattr(m, "town_code", None) for m in page])
     page_departments = _visible_unit_ids(actor, [getattr(m, "pool_department_id", None) for m in page])
     city = next((c for c in cities if c.code == city_code), None)
-    return render(request, "staffing/pool.html", {
-        "form": form,
-        "city": city,
-        "as_of": as_of,
-        "town_rows": town_rows,
-        "department_rows": department_rows,
-        "total": sum(r["count"] for r in by_town),
-        "listing": listing,
-        "members": [{"spell": m, "town_visible": getattr(m, "town_code", None) in page_towns,
-                     "department_visible": getattr(m, "pool_department_id", None) in page_departments}
-                    for m in page],
-        "can_change": can(actor, "pool.change"),
-        "export_towns": listing._query(export="xlsx", sheet="towns", page=None),
-        "export_departments": listing._query(export="xlsx", sheet="departments", page=None),
-        "export_members": listing._query(export="xlsx", sheet="members", page=None),
-        "breadcrumbs": _crumbs((_("Coordinator pool"), None)),
-    })
+    return render(
+        request,
+        "staffing/pool.html",
+        {
+            "form": form,
+            "city": city,
+            "as_of": as_of,
+            "town_rows": town_rows,
+            "department_rows": department_rows,
+            "total": sum(r["count"] for r in by_town),
+            "listing": listing,
+            "members": [
+                {
+                    "spell": m,
+                    "town_visible": getattr(m, "town_code", None) in page_towns,
+                    "department_visible": getattr(m, "pool_department_id", None) in page_departments,
+                }
+                for m in page
+            ],
+            "can_change": can(actor, "pool.change"),
+            "export_towns": listing._query(export="xlsx", sheet="towns", page=None),
+            "export_departments": listing._query(export="xlsx", sheet="departments", page=None),
+            "export_members": listing._query(export="xlsx", sheet="members", page=None),
+            "breadcrumbs": _crumbs((_("Coordinator pool"), None)),
+        },
+    )
 
 
-def _pool_export(sheet: str, members: QuerySet[Spell], town_rows: list[dict[str, Any]],
-                 department_rows: list[dict[str, Any]], as_of: dt.date, actor: Any) -> HttpResponse:
+def _pool_export(
+    sheet: str,
+    members: QuerySet[Spell],
+    town_rows: list[dict[str, Any]],
+    department_rows: list[dict[str, Any]],
+    as_of: dt.date,
+    actor: Any,
+) -> HttpResponse:
     outside = _("(outside your jurisdiction)")
     unassigned = _("Not assigned")
     date = {"date": as_of.isoformat()}
     if sheet == "towns":
-        columns = [Column(_("Town / street code"), 14), Column(_("Town / street"), 24), Column(_("Coordinators"), 12, "int")]
+        columns = [
+            Column(_("Town / street code"), 14),
+            Column(_("Town / street"), 24),
+            Column(_("Coordinators"), 12, "int"),
+        ]
         rows: Iterable[list[Any]] = (
-            [r["town_code"] or "", (r["town_name"] if r["visible"] else outside) if r["assigned"] else unassigned,
-             r["count"]] for r in town_rows)
-        return xlsx_response(_("Coordinators per town"), _("Coordinators per town as of %(date)s") % date, columns,
-                             rows, subtitle=_exported_on(actor))
+            [
+                r["town_code"] or "",
+                (r["town_name"] if r["visible"] else outside) if r["assigned"] else unassigned,
+                r["count"],
+            ]
+            for r in town_rows
+        )
+        return xlsx_response(
+            _("Coordinators per town"),
+            _("Coordinators per town as of %(date)s") % date,
+            columns,
+            rows,
+            subtitle=_exported_on(actor),
+        )
     if sheet == "departments":
         columns = [Column(_("Department"), 30), Column(_("Coordinators"), 12, "int")]
         rows = ([_department_label(r, outside, unassigned), r["count"]] for r in department_rows)
-        return xlsx_response(_("Coordinators per department"), _("Coordinators per department as of %(date)s") % date,
-                             columns, rows, subtitle=_exported_on(actor))
+        return xlsx_response(
+            _("Coordinators per department"),
+            _("Coordinators per department as of %(date)s") % date,
+            columns,
+            rows,
+            subtitle=_exported_on(actor),
+        )
     towns: dict[str, bool] = {}
     departments: dict[int, bool] = {}
-    columns = [Column(_("Name"), 10), Column(_("Citizen ID number (masked)"), 22), Column(_("Unit"), 30),
-               Column(_("Town / street"), 20), Column(_("Department"), 26), Column(_("Task"), 20),
-               Column(_("Assigned from"), 12, "date")]
+    columns = [
+        Column(_("Name"), 10),
+        Column(_("Citizen ID number (masked)"), 22),
+        Column(_("Unit"), 30),
+        Column(_("Town / street"), 20),
+        Column(_("Department"), 26),
+        Column(_("Task"), 20),
+        Column(_("Assigned from"), 12, "date"),
+    ]
 
     def data() -> Iterator[list[Any]]:
         for m in members.iterator(chunk_size=2000):
@@ -869,13 +1187,28 @@ def _pool_export(sheet: str, members: QuerySet[Spell], town_rows: list[dict[str,
             if department_id and department_id not in departments:
                 departments[department_id] = bool(_visible_unit_ids(actor, [department_id]))
             town = (getattr(m, "town_name", "") if towns[town_code] else outside) if town_code else unassigned
-            department = (getattr(m, "pool_department_name", "") if departments[department_id] else outside) \
-                if department_id else ""
-            yield [m.person.name, m.person.masked_id, m.unit.name, town, department, getattr(m, "pool_task", ""),
-                   getattr(m, "assigned_from", None)]
+            department = (
+                (getattr(m, "pool_department_name", "") if departments[department_id] else outside)
+                if department_id
+                else ""
+            )
+            yield [
+                m.person.name,
+                m.person.masked_id,
+                m.unit.name,
+                town,
+                department,
+                getattr(m, "pool_task", ""),
+                getattr(m, "assigned_from", None),
+            ]
 
-    return xlsx_response(_("Coordinator pool"), _("Coordinator pool as of %(date)s") % date, columns, data(),
-                         subtitle=_exported_on(actor))
+    return xlsx_response(
+        _("Coordinator pool"),
+        _("Coordinator pool as of %(date)s") % date,
+        columns,
+        data(),
+        subtitle=_exported_on(actor),
+    )
 
 
 def _department_label(row: dict[str, Any], outside: str, unassigned: str) -> str:
@@ -891,7 +1224,11 @@ def pool_assign(request: HttpRequest, pk: int) -> HttpResponse:
     spell = selectors.get_spell(actor=actor, pk=pk)
     require(actor, "pool.change")
     city_path = pool.city_path_of(spell.jurisdiction_path) or "\x00"
-    towns = divisions_in_scope(actor=actor, level=Level.TOWN).filter(path__startswith=city_path).select_related("parent")
+    towns = (
+        divisions_in_scope(actor=actor, level=Level.TOWN)
+        .filter(path__startswith=city_path)
+        .select_related("parent")
+    )
     departments = _units(actor).filter(jurisdiction_path__startswith=city_path)
     history = list(pool.assignment_history(actor=actor, spell=spell))
     current = next((a for a in history if a.valid_to is None), None)
@@ -901,42 +1238,79 @@ def pool_assign(request: HttpRequest, pk: int) -> HttpResponse:
     form = PoolAssignForm(request.POST or None, initial=initial, towns=towns, units=departments)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        assignment = _call(form, pool.pool_assign, {"spell": "", "town": "town"}, actor=actor, spell_id=spell.pk,
-                           town_code=data["town"], valid_from=data["valid_from"],
-                           department_id=data["department"].pk if data["department"] else None,
-                           task=data["task"].strip(), document_ref=data["document_ref"].strip())
+        assignment = _call(
+            form,
+            pool.pool_assign,
+            {"spell": "", "town": "town"},
+            actor=actor,
+            spell_id=spell.pk,
+            town_code=data["town"],
+            valid_from=data["valid_from"],
+            department_id=data["department"].pk if data["department"] else None,
+            task=data["task"].strip(),
+            document_ref=data["document_ref"].strip(),
+        )
         if assignment is not None:
-            messages.success(request, _("%(name)s is assigned to %(town)s from %(date)s.") % {
-                "name": spell.person.name, "town": assignment.town.name, "date": assignment.valid_from.isoformat()})
+            messages.success(
+                request,
+                _("%(name)s is assigned to %(town)s from %(date)s.")
+                % {
+                    "name": spell.person.name,
+                    "town": assignment.town.name,
+                    "date": assignment.valid_from.isoformat(),
+                },
+            )
             return redirect("staffing:roster_detail", pk=spell.pk)
     towns_seen = _visible_division_codes(actor, [a.town.code for a in history])
     departments_seen = _visible_unit_ids(actor, [a.department_id for a in history])
-    return render(request, "staffing/pool_assign.html", {
-        "form": form,
-        "spell": spell,
-        "history": [{"assignment": a, "town": a.town.name if a.town.code in towns_seen else None,
-                     "department": a.department.name if a.department and a.department_id in departments_seen
-                     else None, "has_department": a.department_id is not None} for a in history],
-        "is_reallocation": current is not None,
-        "title": _("Re-allocate a coordinator") if current is not None else _("Assign a coordinator"),
-        "breadcrumbs": _crumbs((_("Coordinator pool"), reverse("staffing:pool")),
-                               (spell.person.name, reverse("staffing:roster_detail", args=[spell.pk])),
-                               (_("Assignment"), None)),
-    })
+    return render(
+        request,
+        "staffing/pool_assign.html",
+        {
+            "form": form,
+            "spell": spell,
+            "history": [
+                {
+                    "assignment": a,
+                    "town": a.town.name if a.town.code in towns_seen else None,
+                    "department": a.department.name
+                    if a.department and a.department_id in departments_seen
+                    else None,
+                    "has_department": a.department_id is not None,
+                }
+                for a in history
+            ],
+            "is_reallocation": current is not None,
+            "title": _("Re-allocate a coordinator") if current is not None else _("Assign a coordinator"),
+            "breadcrumbs": _crumbs(
+                (_("Coordinator pool"), reverse("staffing:pool")),
+                (spell.person.name, reverse("staffing:roster_detail", args=[spell.pk])),
+                (_("Assignment"), None),
+            ),
+        },
+    )
 
 
 # ------------------------------------------------------------------------------------ bulk operations
 
-BULK_SORTS = {"created_at": "created_at", "kind": "kind", "status": "status", "count": "count",
-              "leave_date": "leave_date"}
+BULK_SORTS = {
+    "created_at": "created_at",
+    "kind": "kind",
+    "status": "status",
+    "count": "count",
+    "leave_date": "leave_date",
+}
 SELECTION_SORTS = {"name": "person__name", "unit": "unit__name", "hire_date": "hire_date"}
 
 
 def _criteria_text(operation: BulkOperation, names: RuleSet) -> list[tuple[str, str]]:
-    labels = {"situation": (_("Situation"), RuleTable.SITUATION), "post_class": (_("Post class"), RuleTable.POST_CLASS),
-              "work_type": (_("Work type"), RuleTable.WORK_TYPE),
-              "funding_source": (_("Funding source"), RuleTable.FUNDING_SOURCE),
-              "key_post": (_("Key post"), RuleTable.KEY_POST)}
+    labels = {
+        "situation": (_("Situation"), RuleTable.SITUATION),
+        "post_class": (_("Post class"), RuleTable.POST_CLASS),
+        "work_type": (_("Work type"), RuleTable.WORK_TYPE),
+        "funding_source": (_("Funding source"), RuleTable.FUNDING_SOURCE),
+        "key_post": (_("Key post"), RuleTable.KEY_POST),
+    }
     out = []
     for key, value in (operation.criteria or {}).items():
         if key in labels:
@@ -953,24 +1327,50 @@ def bulk_list(request: HttpRequest) -> HttpResponse:
     names = _names(actor)
     listing = Listing(request, bulk.operations_in_scope(actor=actor), sortable=BULK_SORTS)
     if listing.wants_export:
-        columns = [Column(_("No."), 8, "int"), Column(_("Operation"), 14), Column(_("Status"), 10),
-                   Column(_("Unit"), 30), Column(_("Selection"), 30), Column(_("People"), 10, "int"),
-                   Column(_("Leave date"), 12, "date"), Column(_("Exit reason"), 12),
-                   Column(_("Receiving organisation"), 24), Column(_("Document reference"), 24),
-                   Column(_("Created at"), 18), Column(_("Applied at"), 18)]
-        rows = ([op.pk, op.get_kind_display(), op.get_status_display(), op.unit.name if op.unit else "",
-                 "；".join(f"{k}：{v}" for k, v in _criteria_text(op, names)), op.count, op.leave_date,
-                 names.name_of(RuleTable.EXIT_REASON, op.exit_reason), op.receiver, op.document_ref,
-                 timezone.localtime(op.created_at).strftime("%Y-%m-%d %H:%M"),
-                 timezone.localtime(op.applied_at).strftime("%Y-%m-%d %H:%M") if op.applied_at else ""]
-                for op in listing.queryset)
-        return xlsx_response(_("Bulk operations"), _("Bulk operations"), columns, rows, subtitle=_exported_on(actor))
-    return render(request, "staffing/bulk_list.html", {
-        "listing": listing,
-        "rows": [{"op": op, "criteria": _criteria_text(op, names)} for op in listing.page],
-        "can_add": can(actor, "roster.bulk"),
-        "breadcrumbs": _crumbs((_("Bulk operations"), None)),
-    })
+        columns = [
+            Column(_("No."), 8, "int"),
+            Column(_("Operation"), 14),
+            Column(_("Status"), 10),
+            Column(_("Unit"), 30),
+            Column(_("Selection"), 30),
+            Column(_("People"), 10, "int"),
+            Column(_("Leave date"), 12, "date"),
+            Column(_("Exit reason"), 12),
+            Column(_("Receiving organisation"), 24),
+            Column(_("Document reference"), 24),
+            Column(_("Created at"), 18),
+            Column(_("Applied at"), 18),
+        ]
+        rows = (
+            [
+                op.pk,
+                op.get_kind_display(),
+                op.get_status_display(),
+                op.unit.name if op.unit else "",
+                "；".join(f"{k}：{v}" for k, v in _criteria_text(op, names)),
+                op.count,
+                op.leave_date,
+                names.name_of(RuleTable.EXIT_REASON, op.exit_reason),
+                op.receiver,
+                op.document_ref,
+                timezone.localtime(op.created_at).strftime("%Y-%m-%d %H:%M"),
+                timezone.localtime(op.applied_at).strftime("%Y-%m-%d %H:%M") if op.applied_at else "",
+            ]
+            for op in listing.queryset
+        )
+        return xlsx_response(
+            _("Bulk operations"), _("Bulk operations"), columns, rows, subtitle=_exported_on(actor)
+        )
+    return render(
+        request,
+        "staffing/bulk_list.html",
+        {
+            "listing": listing,
+            "rows": [{"op": op, "criteria": _criteria_text(op, names)} for op in listing.page],
+            "can_add": can(actor, "roster.bulk"),
+            "breadcrumbs": _crumbs((_("Bulk operations"), None)),
+        },
+    )
 
 
 @login_required
@@ -984,26 +1384,43 @@ def bulk_new(request: HttpRequest) -> HttpResponse:
     form = BulkForm(request.POST or None, initial=initial, rules=_rules(actor), units=_units(actor))
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        operation = _call(form, bulk.bulk_preview, {"criteria": ""}, actor=actor, kind=data["kind"],
-                          leave_date=data["leave_date"], exit_reason=data["exit_reason"],
-                          unit_id=data["unit"].pk if data["unit"] else None, criteria=form.criteria(),
-                          receiver=data["receiver"].strip(), document_ref=data["document_ref"].strip())
+        operation = _call(
+            form,
+            bulk.bulk_preview,
+            {"criteria": ""},
+            actor=actor,
+            kind=data["kind"],
+            leave_date=data["leave_date"],
+            exit_reason=data["exit_reason"],
+            unit_id=data["unit"].pk if data["unit"] else None,
+            criteria=form.criteria(),
+            receiver=data["receiver"].strip(),
+            document_ref=data["document_ref"].strip(),
+        )
         if operation is not None:
             return redirect("staffing:bulk_detail", pk=operation.pk)
-    return render(request, "staffing/form.html", {
-        "form": form,
-        "title": _("New bulk operation"),
-        "submit": _("Preview the selection"),
-        "intro": _("Choose the records by unit and filters. Nothing changes until you confirm the preview "
-                   "with the approving document."),
-        "cancel_url": reverse("staffing:bulk_list"),
-        "breadcrumbs": _crumbs((_("Bulk operations"), reverse("staffing:bulk_list")),
-                               (_("New bulk operation"), None)),
-    })
+    return render(
+        request,
+        "staffing/form.html",
+        {
+            "form": form,
+            "title": _("New bulk operation"),
+            "submit": _("Preview the selection"),
+            "intro": _(
+                "Choose the records by unit and filters. Nothing changes until you confirm the preview "
+                "with the approving document."
+            ),
+            "cancel_url": reverse("staffing:bulk_list"),
+            "breadcrumbs": _crumbs(
+                (_("Bulk operations"), reverse("staffing:bulk_list")), (_("New bulk operation"), None)
+            ),
+        },
+    )
 
 
-def _bulk_context(request: HttpRequest, operation: BulkOperation, apply_form: BulkApplyForm | None = None
-                  ) -> tuple[dict[str, Any], Listing]:
+def _bulk_context(
+    request: HttpRequest, operation: BulkOperation, apply_form: BulkApplyForm | None = None
+) -> tuple[dict[str, Any], Listing]:
     actor: Any = request.user
     names = _names(actor)
     selection = bulk.bulk_selection(actor=actor, operation=operation).select_related("person", "unit")
@@ -1021,8 +1438,10 @@ def _bulk_context(request: HttpRequest, operation: BulkOperation, apply_form: Bu
         "pending": pending,
         "changed": pending and listing.total != operation.count,
         "apply_form": apply_form if pending and can_bulk else None,
-        "breadcrumbs": _crumbs((_("Bulk operations"), reverse("staffing:bulk_list")),
-                               (f"{operation.get_kind_display()} #{operation.pk}", None)),
+        "breadcrumbs": _crumbs(
+            (_("Bulk operations"), reverse("staffing:bulk_list")),
+            (f"{operation.get_kind_display()} #{operation.pk}", None),
+        ),
     }, listing
 
 
@@ -1046,11 +1465,19 @@ def bulk_apply(request: HttpRequest, pk: int) -> HttpResponse:
     require(actor, "roster.bulk")
     form = BulkApplyForm(request.POST)
     if form.is_valid():
-        result = _call(form, bulk.bulk_apply, {"operation": ""}, actor=actor, operation_id=operation.pk,
-                       document_ref=form.cleaned_data["document_ref"].strip())
+        result = _call(
+            form,
+            bulk.bulk_apply,
+            {"operation": ""},
+            actor=actor,
+            operation_id=operation.pk,
+            document_ref=form.cleaned_data["document_ref"].strip(),
+        )
         if result is not None:
-            messages.success(request, _("The bulk operation has been applied: %(count)s records.")
-                             % {"count": f"{result.count:,}"})
+            messages.success(
+                request,
+                _("The bulk operation has been applied: %(count)s records.") % {"count": f"{result.count:,}"},
+            )
             return redirect("staffing:bulk_detail", pk=operation.pk)
     operation.refresh_from_db()
     context, _listing = _bulk_context(request, operation, apply_form=form)
@@ -1082,25 +1509,48 @@ def rules_in_force(actor: Any, as_of: dt.date) -> list[dict[str, Any]]:
     default or the local row of a jurisdiction on the path)."""
     path = _path(actor)
     ancestors = _prefixes(path)
-    items = list(RuleItem.objects.filter(Q(jurisdiction_path="") | Q(jurisdiction_path__in=ancestors))
-                 .select_related("jurisdiction"))
+    items = list(
+        RuleItem.objects.filter(Q(jurisdiction_path="") | Q(jurisdiction_path__in=ancestors)).select_related(
+            "jurisdiction"
+        )
+    )
     by_key = {(i.table, i.code, i.jurisdiction_path, i.valid_from): i for i in items}
-    rows = [RuleRow(table=i.table, code=i.code, name=i.name, parent_code=i.parent_code, policy=i.policy,
-                    value=i.value, sort=i.sort, jurisdiction_path=i.jurisdiction_path, valid_from=i.valid_from,
-                    valid_to=i.valid_to) for i in items]
+    rows = [
+        RuleRow(
+            table=i.table,
+            code=i.code,
+            name=i.name,
+            parent_code=i.parent_code,
+            policy=i.policy,
+            value=i.value,
+            sort=i.sort,
+            jurisdiction_path=i.jurisdiction_path,
+            valid_from=i.valid_from,
+            valid_to=i.valid_to,
+        )
+        for i in items
+    ]
     ruleset = build_ruleset(rows, path, as_of)
     table_order = {t: n for n, t in enumerate(RuleTable.values)}
     out: list[dict[str, Any]] = []
     for table, codes in ruleset.items.items():
         for row in codes.values():
             item = by_key[(row.table, row.code, row.jurisdiction_path, row.valid_from)]
-            out.append({
-                "item": item, "table": table, "table_label": RuleTable(table).label if table in RuleTable.values
-                else table, "local": bool(item.jurisdiction_path),
-                "parent": ruleset.name_of(RuleTable.POST_CLASS, row.parent_code) if row.parent_code else "",
-                "policy": ClassPolicy(row.policy).label if row.policy in ClassPolicy.values else row.policy,
-                "order": (table_order.get(table, 99), row.sort, row.code),
-            })
+            out.append(
+                {
+                    "item": item,
+                    "table": table,
+                    "table_label": RuleTable(table).label if table in RuleTable.values else table,
+                    "local": bool(item.jurisdiction_path),
+                    "parent": ruleset.name_of(RuleTable.POST_CLASS, row.parent_code)
+                    if row.parent_code
+                    else "",
+                    "policy": ClassPolicy(row.policy).label
+                    if row.policy in ClassPolicy.values
+                    else row.policy,
+                    "order": (table_order.get(table, 99), row.sort, row.code),
+                }
+            )
     out.sort(key=lambda r: r["order"])
     return out
 
@@ -1123,20 +1573,36 @@ def rule_list(request: HttpRequest) -> HttpResponse:
     jurisdiction = actor.jurisdiction
     form = None
     if can_change and jurisdiction is not None:
-        form = RuleItemForm(request.POST or None, initial={"jurisdiction_code": jurisdiction.code, "valid_from": today},
-                            divisions=[jurisdiction], base_depth=jurisdiction.depth)
-        cast(Any, form.fields["table"]).choices = [("", "---------"), *[
-            (t, RuleTable(t).label) for t in spells.LOCAL_TABLES]]
+        form = RuleItemForm(
+            request.POST or None,
+            initial={"jurisdiction_code": jurisdiction.code, "valid_from": today},
+            divisions=[jurisdiction],
+            base_depth=jurisdiction.depth,
+        )
+        cast(Any, form.fields["table"]).choices = [
+            ("", "---------"),
+            *[(t, RuleTable(t).label) for t in spells.LOCAL_TABLES],
+        ]
     if request.method == "POST":
         require(actor, "rules.change")
         assert form is not None
         if form.is_valid():
             data = form.cleaned_data
-            item = _call(form, spells.rule_item_add, {"jurisdiction": "jurisdiction_code"}, actor=actor,
-                         table=data["table"], code=data["code"].strip(), name=data["name"].strip(),
-                         valid_from=data["valid_from"], jurisdiction_code=data["jurisdiction_code"],
-                         parent_code=data["parent_code"].strip(), policy=data["policy"], value=data["value"].strip(),
-                         source_document=data["source_document"].strip())
+            item = _call(
+                form,
+                spells.rule_item_add,
+                {"jurisdiction": "jurisdiction_code"},
+                actor=actor,
+                table=data["table"],
+                code=data["code"].strip(),
+                name=data["name"].strip(),
+                valid_from=data["valid_from"],
+                jurisdiction_code=data["jurisdiction_code"],
+                parent_code=data["parent_code"].strip(),
+                policy=data["policy"],
+                value=data["value"].strip(),
+                source_document=data["source_document"].strip(),
+            )
             if item is not None:
                 messages.success(request, _("The local row “%(name)s” has been added.") % {"name": item.name})
                 return redirect("staffing:rule_list")
@@ -1147,19 +1613,28 @@ def rule_list(request: HttpRequest) -> HttpResponse:
         return _rule_export(rows, as_of, actor)
     path = _path(actor)
     local = [
-        {"item": i, "can_close": can_change and i.jurisdiction_id == actor.jurisdiction_id and i.valid_to is None}
-        for i in RuleItem.objects.filter(jurisdiction_path__startswith=path).exclude(jurisdiction_path="")
-        .select_related("jurisdiction").order_by("jurisdiction_path", "table", "valid_from", "code")
+        {
+            "item": i,
+            "can_close": can_change and i.jurisdiction_id == actor.jurisdiction_id and i.valid_to is None,
+        }
+        for i in RuleItem.objects.filter(jurisdiction_path__startswith=path)
+        .exclude(jurisdiction_path="")
+        .select_related("jurisdiction")
+        .order_by("jurisdiction_path", "table", "valid_from", "code")
     ]
-    return render(request, "staffing/rule_list.html", {
-        "filters": filters,
-        "rows": rows,
-        "local": local,
-        "as_of": as_of,
-        "form": form,
-        "export_url": "?" + _export_query(request),
-        "breadcrumbs": _crumbs((_("Rule tables"), None)),
-    })
+    return render(
+        request,
+        "staffing/rule_list.html",
+        {
+            "filters": filters,
+            "rows": rows,
+            "local": local,
+            "as_of": as_of,
+            "form": form,
+            "export_url": "?" + _export_query(request),
+            "breadcrumbs": _crumbs((_("Rule tables"), None)),
+        },
+    )
 
 
 def _export_query(request: HttpRequest) -> str:
@@ -1169,15 +1644,40 @@ def _export_query(request: HttpRequest) -> str:
 
 
 def _rule_export(rows: list[dict[str, Any]], as_of: dt.date, actor: Any) -> HttpResponse:
-    columns = [Column(_("Rule table"), 12), Column(_("Code"), 22), Column(_("Name"), 18), Column(_("Belongs to"), 12),
-               Column(_("Policy"), 14), Column(_("Value"), 12), Column(_("Valid from"), 12, "date"),
-               Column(_("Valid to"), 12, "date"), Column(_("Origin"), 16), Column(_("Source document"), 36)]
-    data = ([str(r["table_label"]), r["item"].code, r["item"].name, r["parent"], str(r["policy"] or ""),
-             r["item"].value, r["item"].valid_from, r["item"].valid_to,
-             r["item"].jurisdiction.name if r["local"] and r["item"].jurisdiction else _("Province default"),
-             r["item"].source_document] for r in rows)
-    return xlsx_response(_("Rule tables"), _("Rule tables in force on %(date)s") % {"date": as_of.isoformat()},
-                         columns, data, subtitle=_exported_on(actor))
+    columns = [
+        Column(_("Rule table"), 12),
+        Column(_("Code"), 22),
+        Column(_("Name"), 18),
+        Column(_("Belongs to"), 12),
+        Column(_("Policy"), 14),
+        Column(_("Value"), 12),
+        Column(_("Valid from"), 12, "date"),
+        Column(_("Valid to"), 12, "date"),
+        Column(_("Origin"), 16),
+        Column(_("Source document"), 36),
+    ]
+    data = (
+        [
+            str(r["table_label"]),
+            r["item"].code,
+            r["item"].name,
+            r["parent"],
+            str(r["policy"] or ""),
+            r["item"].value,
+            r["item"].valid_from,
+            r["item"].valid_to,
+            r["item"].jurisdiction.name if r["local"] and r["item"].jurisdiction else _("Province default"),
+            r["item"].source_document,
+        ]
+        for r in rows
+    )
+    return xlsx_response(
+        _("Rule tables"),
+        _("Rule tables in force on %(date)s") % {"date": as_of.isoformat()},
+        columns,
+        data,
+        subtitle=_exported_on(actor),
+    )
 
 
 @login_required
@@ -1185,26 +1685,45 @@ def _rule_export(rows: list[dict[str, Any]], as_of: dt.date, actor: Any) -> Http
 def rule_close(request: HttpRequest, pk: int) -> HttpResponse:
     actor: Any = request.user
     path = _path(actor)
-    item = RuleItem.objects.filter(pk=pk, jurisdiction_path__startswith=path).exclude(jurisdiction_path="").first()
+    item = (
+        RuleItem.objects.filter(pk=pk, jurisdiction_path__startswith=path)
+        .exclude(jurisdiction_path="")
+        .first()
+    )
     if item is None:
         raise Http404
     require(actor, "rules.change")
     form = RuleCloseForm(request.POST or None, initial={"valid_to": _today()})
     if request.method == "POST" and form.is_valid():
-        closed = _call(form, spells.rule_item_close, {"item": ""}, actor=actor, item_id=item.pk,
-                       valid_to=form.cleaned_data["valid_to"])
+        closed = _call(
+            form,
+            spells.rule_item_close,
+            {"item": ""},
+            actor=actor,
+            item_id=item.pk,
+            valid_to=form.cleaned_data["valid_to"],
+        )
         if closed is not None:
-            messages.success(request, _("The local row “%(name)s” ends on %(date)s.")
-                             % {"name": closed.name, "date": form.cleaned_data["valid_to"].isoformat()})
+            messages.success(
+                request,
+                _("The local row “%(name)s” ends on %(date)s.")
+                % {"name": closed.name, "date": form.cleaned_data["valid_to"].isoformat()},
+            )
             return redirect("staffing:rule_list")
-    return render(request, "staffing/form.html", {
-        "form": form,
-        "title": _("End a local row"),
-        "subtitle": f"{RuleTable(item.table).label if item.table in RuleTable.values else item.table} · {item.name}",
-        "submit": _("Save"),
-        "cancel_url": reverse("staffing:rule_list"),
-        "breadcrumbs": _crumbs((_("Rule tables"), reverse("staffing:rule_list")), (_("End a local row"), None)),
-    })
+    return render(
+        request,
+        "staffing/form.html",
+        {
+            "form": form,
+            "title": _("End a local row"),
+            "subtitle": f"{item.get_table_display()} · {item.name}",
+            "submit": _("Save"),
+            "cancel_url": reverse("staffing:rule_list"),
+            "breadcrumbs": _crumbs(
+                (_("Rule tables"), reverse("staffing:rule_list")), (_("End a local row"), None)
+            ),
+        },
+    )
 
 
 # ------------------------------------------------------------------------------------ roster import
@@ -1252,19 +1771,26 @@ def _run_import(actor: Any, data: bytes, filename: str, mode: str, *, dry_run: b
 
 def _report_page(request: HttpRequest, report: dict[str, Any], *, sha256: str, job: str = "") -> HttpResponse:
     """The check report of a dry run: counts, every error (row, column, value, reason) or the changes."""
-    return render(request, "staffing/import_report.html", {
-        "report": report,
-        "sha256": sha256,
-        "job": job,
-        "errors": report["errors"][:REPORT_ROWS],
-        "more_errors": max(report["error_count"] - min(len(report["errors"]), REPORT_ROWS), 0),
-        "preview": report["preview"][:PREVIEW_ROWS],
-        "more_preview": max(report["preview_count"] - min(len(report["preview"]), PREVIEW_ROWS), 0),
-        "confirm_form": RosterImportConfirmForm(initial={"sha256": sha256}),
-        "report_url": (reverse("staffing:roster_import_job_report", args=[job]) if job
-                       else reverse("staffing:roster_import_report") + f"?sha256={sha256}"),
-        "breadcrumbs": _import_crumbs((_("Check report"), None)),
-    })
+    return render(
+        request,
+        "staffing/import_report.html",
+        {
+            "report": report,
+            "sha256": sha256,
+            "job": job,
+            "errors": report["errors"][:REPORT_ROWS],
+            "more_errors": max(report["error_count"] - min(len(report["errors"]), REPORT_ROWS), 0),
+            "preview": report["preview"][:PREVIEW_ROWS],
+            "more_preview": max(report["preview_count"] - min(len(report["preview"]), PREVIEW_ROWS), 0),
+            "confirm_form": RosterImportConfirmForm(initial={"sha256": sha256}),
+            "report_url": (
+                reverse("staffing:roster_import_job_report", args=[job])
+                if job
+                else reverse("staffing:roster_import_report") + f"?sha256={sha256}"
+            ),
+            "breadcrumbs": _import_crumbs((_("Check report"), None)),
+        },
+    )
 
 
 @login_required
@@ -1280,7 +1806,9 @@ def roster_import(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
         if upload.size > IMPORT_MAX_BYTES:
-            form.add_error("file", _("The file is larger than %(size)s MB.") % {"size": IMPORT_MAX_BYTES >> 20})
+            form.add_error(
+                "file", _("The file is larger than %(size)s MB.") % {"size": IMPORT_MAX_BYTES >> 20}
+            )
         else:
             data = upload.read()
             filename = os.path.basename(upload.name)[:200]
@@ -1291,13 +1819,17 @@ def roster_import(request: HttpRequest) -> HttpResponse:
                 return redirect("staffing:roster_import_job", job=job)
             result = _run_import(actor, data, filename, mode, dry_run=True)
             return _report_page(request, tasks.result_report(result, mode), sha256=sha256)
-    return render(request, "staffing/import.html", {
-        "form": form,
-        "inventory": inventory,
-        "done": request.session.pop(IMPORT_DONE_KEY, None),
-        "background_rows": tasks.BACKGROUND_ROWS,
-        "breadcrumbs": _crumbs((_("Roster import"), None)),
-    })
+    return render(
+        request,
+        "staffing/import.html",
+        {
+            "form": form,
+            "inventory": inventory,
+            "done": request.session.pop(IMPORT_DONE_KEY, None),
+            "background_rows": tasks.BACKGROUND_ROWS,
+            "breadcrumbs": _crumbs((_("Roster import"), None)),
+        },
+    )
 
 
 def _import_confirm(request: HttpRequest) -> HttpResponse:
@@ -1325,8 +1857,13 @@ def _import_confirm(request: HttpRequest) -> HttpResponse:
 
 
 def _report_columns() -> list[Column]:
-    return [Column(_("Row"), 8, "int"), Column(_("Column"), 18), Column(_("Value"), 28),
-            Column(_("Error code"), 24), Column(_("Reason"), 60)]
+    return [
+        Column(_("Row"), 8, "int"),
+        Column(_("Column"), 18),
+        Column(_("Value"), 28),
+        Column(_("Error code"), 24),
+        Column(_("Reason"), 60),
+    ]
 
 
 @login_required
@@ -1341,8 +1878,13 @@ def roster_import_report(request: HttpRequest) -> HttpResponse:
     data, filename, mode = stored
     result = _run_import(actor, data, filename, mode, dry_run=True)
     rows = ([e.row, e.field or "", tasks.cell_text(e.value), e.code, e.message] for e in result.errors)
-    return xlsx_response(_("Import check report"), _("Import check report"), _report_columns(), rows,
-                         subtitle=_("File “%(file)s”.") % {"file": filename} + " " + _exported_on(actor))
+    return xlsx_response(
+        _("Import check report"),
+        _("Import check report"),
+        _report_columns(),
+        rows,
+        subtitle=_("File “%(file)s”.") % {"file": filename} + " " + _exported_on(actor),
+    )
 
 
 def _own_job(request: HttpRequest, job: str) -> dict[str, Any]:
@@ -1358,24 +1900,39 @@ def roster_import_job(request: HttpRequest, job: str) -> HttpResponse:
     require(request.user, "roster.import_register")
     state = tasks.refresh_state(_own_job(request, job))
     if state["state"] in (tasks.QUEUED, tasks.RUNNING):
-        return render(request, "staffing/import_progress.html", {
-            "job": job, "state": state, "progress": tasks.progress_view(state),
-            "breadcrumbs": _import_crumbs((_("Progress"), None)),
-        })
+        return render(
+            request,
+            "staffing/import_progress.html",
+            {
+                "job": job,
+                "state": state,
+                "progress": tasks.progress_view(state),
+                "breadcrumbs": _import_crumbs((_("Progress"), None)),
+            },
+        )
     if state["state"] == tasks.DONE and state["dry_run"]:
         report = state["report"]
         if report["error_count"] == 0:
             info = request.session.get(IMPORT_SESSION_KEY) or {}
             if info.get("sha256") != state["sha256"]:
-                request.session[IMPORT_SESSION_KEY] = {"sha256": state["sha256"], "filename": state["filename"],
-                                                       "mode": state["mode"]}
+                request.session[IMPORT_SESSION_KEY] = {
+                    "sha256": state["sha256"],
+                    "filename": state["filename"],
+                    "mode": state["mode"],
+                }
         return _report_page(request, report, sha256=state["sha256"], job=job)
     if state["state"] == tasks.DONE and state["report"]["error_count"]:
         return _report_page(request, state["report"], sha256=state["sha256"], job=job)
-    return render(request, "staffing/import_done.html", {
-        "job": job, "state": state, "report": state.get("report"),
-        "breadcrumbs": _import_crumbs((_("Result"), None)),
-    })
+    return render(
+        request,
+        "staffing/import_done.html",
+        {
+            "job": job,
+            "state": state,
+            "report": state.get("report"),
+            "breadcrumbs": _import_crumbs((_("Result"), None)),
+        },
+    )
 
 
 @login_required
@@ -1387,9 +1944,15 @@ def roster_import_job_status(request: HttpRequest, job: str) -> HttpResponse:
         response = HttpResponse("")
         response["HX-Refresh"] = "true"
         return response
-    return render(request, "staffing/_import_progress.html", {
-        "job": job, "state": state, "progress": tasks.progress_view(state),
-    })
+    return render(
+        request,
+        "staffing/_import_progress.html",
+        {
+            "job": job,
+            "state": state,
+            "progress": tasks.progress_view(state),
+        },
+    )
 
 
 @login_required
@@ -1413,7 +1976,9 @@ def roster_import_template(request: HttpRequest) -> HttpResponse:
     content = template_bytes(_rules(actor), _units(actor))
     response = HttpResponse(content, content_type=XLSX_MIME)
     name = _("roster-import-template") + ".xlsx"
-    response["Content-Disposition"] = f"attachment; filename=\"roster-template.xlsx\"; filename*=UTF-8''{quote(name)}"
+    response["Content-Disposition"] = (
+        f"attachment; filename=\"roster-template.xlsx\"; filename*=UTF-8''{quote(name)}"
+    )
     return response
 
 
@@ -1468,32 +2033,69 @@ def template_bytes(rules: RuleSet, units: QuerySet[Unit]) -> bytes:
         sheet.write_string(0, c, title, required if is_required else header)
         if kind == "date":
             sheet.set_column(c, c, 13, date_fmt)
-            sheet.data_validation(1, c, TEMPLATE_DATA_ROWS, c, {
-                "validate": "date", "criteria": ">", "value": dt.date(1949, 10, 1),
-                "input_title": title, "input_message": _("A date as YYYY-MM-DD."),
-                "error_title": title, "error_message": _("Enter a date as YYYY-MM-DD."), "error_type": "warning",
-            })
+            sheet.data_validation(
+                1,
+                c,
+                TEMPLATE_DATA_ROWS,
+                c,
+                {
+                    "validate": "date",
+                    "criteria": ">",
+                    "value": dt.date(1949, 10, 1),
+                    "input_title": title,
+                    "input_message": _("A date as YYYY-MM-DD."),
+                    "error_title": title,
+                    "error_message": _("Enter a date as YYYY-MM-DD."),
+                    "error_type": "warning",
+                },
+            )
         elif kind == "money":
             sheet.set_column(c, c, 12)
-            sheet.data_validation(1, c, TEMPLATE_DATA_ROWS, c, {
-                "validate": "decimal", "criteria": ">=", "value": 0,
-                "error_title": title, "error_message": _("An amount in yuan of 0 or more."),
-            })
+            sheet.data_validation(
+                1,
+                c,
+                TEMPLATE_DATA_ROWS,
+                c,
+                {
+                    "validate": "decimal",
+                    "criteria": ">=",
+                    "value": 0,
+                    "error_title": title,
+                    "error_message": _("An amount in yuan of 0 or more."),
+                },
+            )
         else:
             sheet.set_column(c, c, 22 if kind in ("id", "unit") else 14, as_text)
             if title in sources:
-                sheet.data_validation(1, c, TEMPLATE_DATA_ROWS, c, {
-                    "validate": "list", "source": sources[title],
-                    "error_title": title, "error_message": _("Choose a value from the list."),
-                    "error_type": "stop" if kind != "unit" else "warning",
-                })
+                sheet.data_validation(
+                    1,
+                    c,
+                    TEMPLATE_DATA_ROWS,
+                    c,
+                    {
+                        "validate": "list",
+                        "source": sources[title],
+                        "error_title": title,
+                        "error_message": _("Choose a value from the list."),
+                        "error_type": "stop" if kind != "unit" else "warning",
+                    },
+                )
             elif kind == "id":
-                sheet.data_validation(1, c, TEMPLATE_DATA_ROWS, c, {
-                    "validate": "length", "criteria": "==", "value": 18,
-                    "input_title": title, "input_message": _("18 characters, entered as text."),
-                    "error_title": title, "error_message": _("A citizen ID number has 18 characters."),
-                })
+                sheet.data_validation(
+                    1,
+                    c,
+                    TEMPLATE_DATA_ROWS,
+                    c,
+                    {
+                        "validate": "length",
+                        "criteria": "==",
+                        "value": 18,
+                        "input_title": title,
+                        "input_message": _("18 characters, entered as text."),
+                        "error_title": title,
+                        "error_message": _("A citizen ID number has 18 characters."),
+                    },
+                )
     sheet.freeze_panes(1, 0)
     book.close()
     return buffer.getvalue()
-

@@ -111,8 +111,8 @@ class Command(BaseCommand):
             result: ImportResult = importer(actor=actor, data=data, filename=path.name,
                                             dry_run=options["dry_run"], progress=progress, **extra)
         except PermissionDenied:
-            return self._fail(options, _("User “%(user)s” may not import this kind of file.") % {
-                "user": actor.username})
+            return self._fail(options, _("User “%(user)s” may not import “%(kind)s” files.") % {
+                "user": actor.username, "kind": kind})
         finally:
             progress.stop()
         if options["json"]:
