@@ -41,7 +41,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from units_import import (  # noqa: E402 - the shared helpers of the units benchmark
+from units_import import (  # the shared helpers of the units benchmark
     DOCS,
     ROOT,
     counties,

@@ -228,9 +228,15 @@ def test_baselines_list_detail_counts_take(roster):
     }
     assert counts[("天河区测试局", "劳动合同制聘用", "普通辅助岗")] == 3 and sum(counts.values()) == 8
 
+    # the city's baseline covers 天河区: shown there with the 天河区 counts only
     tianhe = client_for(world.users.tianhe_reviewer)
-    assert items(get(tianhe, "/baselines")) == []
-    assert get(tianhe, f"/baselines/{roster.baseline.pk}").json() == NOT_FOUND_BODY
+    assert [(b["jurisdiction"]["code"], b["total"]) for b in items(get(tianhe, "/baselines"))] == [
+        ("440100", 6)
+    ]
+    assert get(tianhe, f"/baselines/{roster.baseline.pk}").json()["total"] == 6
+    counts = items(get(tianhe, f"/baselines/{roster.baseline.pk}/counts"))
+    assert {c["unit"]["name"] for c in counts} == {"天河区测试局", "天河区测试局下属中心"}
+    assert sum(c["count"] for c in counts) == 6
     response = post(tianhe, "/baselines", {"scope": "440106", "as_of": "2019-12-31"})
     assert response.status_code == 201 and response.json()["total"] == 6
     response = post(tianhe, "/baselines", {"scope": "440106", "as_of": "2020-12-31"})

@@ -11,6 +11,7 @@ import os
 import random
 import time
 from decimal import Decimal
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +31,7 @@ from bianzhi.staffing.importing import TEMPLATE, as_cost, as_resident_id, import
 from bianzhi.staffing.models import HireAuthorisation, PolicyFlag, Spell
 from bianzhi.staffing.services import baseline_take
 
-from ..factories import make_unit, next_uscc
+from ..factories import next_uscc
 
 TODAY = dt.date(2025, 6, 30)
 HEADERS = [c.header for c in TEMPLATE.columns]
@@ -42,8 +43,13 @@ D = dt.date
 _sequence = iter(range(1, 1_000_000))
 
 
-def new_id(region: str = "440106", birth: dt.date = D(1990, 5, 17)) -> str:
-    return make_resident_id(region, birth, next(_sequence))
+BIRTH = D(1990, 5, 17)
+
+
+def new_id(region: str = "440106", birth: dt.date = BIRTH) -> str:
+    """A fresh valid ID number (1,000 per birth date and region: then the next day)."""
+    n = next(_sequence)
+    return make_resident_id(region, birth + dt.timedelta(days=n // 1000), n)
 
 
 def rec(unit: Any, **values: Any) -> dict[str, Any]:
@@ -440,7 +446,7 @@ def test_inventory_import_of_a_realistic_roster(world, rules, tmp_path):
     calls.clear()
     result = imported(actor, data, filename="摸底.xlsx", progress=lambda *a: calls.append(a))
     assert (result.rows, result.created, result.updated, result.unchanged) == (400, 400, 0, 0)
-    assert calls[-1] == ("write", 400, 400) and all(a[1] <= b[1] for a, b in zip(calls, calls[1:]) if a[0] == b[0])
+    assert calls[-1] == ("write", 400, 400) and all(a[1] <= b[1] for a, b in pairwise(calls) if a[0] == b[0])
     assert Spell.objects.count() == 400 and Person.objects.count() == 400
     assert Spell.objects.filter(source=SpellSource.INVENTORY).count() == 400
     exits = sum(1 for r in rows if r.get("离职日期"))
@@ -456,7 +462,9 @@ def test_inventory_import_of_a_realistic_roster(world, rules, tmp_path):
     assert spell.unit.uscc == first["统一社会信用代码"] and spell.jurisdiction_path == spell.unit.jurisdiction_path
     assert spell.work_type in {"clerical", "counter_service", "archives", "information_technology", "legal",
                                "auxiliary_police", "urban_management", "security", "cleaning", "driver"}
-    assert spell.person.birth_date == D(1990, 5, 17) and spell.person.unit_id == spell.unit_id
+    number = first["公民身份号码"]
+    assert spell.person.birth_date == D(int(number[6:10]), int(number[10:12]), int(number[12:14]))
+    assert spell.person.sex == ("M" if int(number[16]) % 2 else "F") and spell.person.unit_id == spell.unit_id
     # Audit: the import, then one event per record; the chain holds.
     events = AuditEvent.objects.filter(seq__gt=before).order_by("seq")
     assert events.count() == 401

@@ -481,7 +481,10 @@ def test_baseline_take_page(roster, world):
     client = client_for(world.users.tianhe_reviewer)
     url = reverse("staffing:baseline_list")
     page = html(client.get(url))
-    assert 'data-testid="take-form"' in page and "广州市" not in page.split('data-testid="baseline-table"')[1]
+    # the city's baseline covers 天河区 too: it is listed with the 天河区 part of its total (6 of 8)
+    assert 'data-testid="take-form"' in page
+    assert re.search(r'data-baseline="440100">.*?data-col="total">6<', page, re.S)
+    assert "越秀" not in page
     response = client.post(url, {"scope": "440106", "as_of": "2019-12-31", "note": "首次"})
     baseline = Baseline.objects.get(jurisdiction__code="440106", is_current=True)
     assert response.status_code == 302 and response["Location"] == reverse(
@@ -535,8 +538,29 @@ def test_baseline_detail_counts_and_export(roster):
         ("越秀区测试局", "劳动合同制聘用", "普通辅助岗"): 1,
         ("越秀区测试局", "协管员/辅助人员", "执法辅助岗"): 1,
     }
-    # the city baseline is not a 天河区 object
-    assert client_for(world.users.tianhe_reviewer).get(url).status_code == 404
+    # shown to 天河区, the city baseline holds the 天河区 counts only
+    page = html(client_for(world.users.tianhe_reviewer).get(url))
+    assert re.search(r'data-testid="baseline-total">6<', page) and "越秀" not in page
+    rows = data_rows(sheet_rows(client_for(world.users.tianhe_reviewer).get(url, {"export": "xlsx"})))
+    assert sum(r[4] for r in rows) == 6 and {r[1] for r in rows} == {"天河区测试局", "天河区测试局下属中心"}
+    assert (
+        client_for(world.users.yuexiu_reviewer)
+        .get(
+            reverse(
+                "staffing:baseline_detail",
+                args=[
+                    Baseline.objects.create(
+                        jurisdiction=world.tianhe_unit.jurisdiction,
+                        jurisdiction_path=world.tianhe_unit.jurisdiction_path,
+                        as_of=BASELINE_DATE,
+                        taken_by=world.users.province_admin,
+                    ).pk
+                ],
+            )
+        )
+        .status_code
+        == 404
+    )
 
 
 # ---------------------------------------------------------------------------------- caps

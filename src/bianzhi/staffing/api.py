@@ -21,7 +21,7 @@ from ninja.pagination import paginate
 
 from bianzhi.accounts.permissions import require
 from bianzhi.common.api import ERRORS, DivisionRef, Paged, UnitRef, division_ref, stable, unit_ref
-from bianzhi.common.scoping import get_scoped_or_404, scoped
+from bianzhi.common.scoping import scoped
 
 from . import bulk, pool, selectors, services, spells, views
 from .choices import RuleTable
@@ -164,7 +164,7 @@ class BaselineOut(Schema):
     jurisdiction: DivisionRef
     as_of: dt.date
     is_current: bool
-    total: int
+    total: int = Field(..., description="the frozen count of the units in your jurisdiction")
     taken_by: str
     taken_at: dt.datetime
     note: str
@@ -172,6 +172,10 @@ class BaselineOut(Schema):
     @staticmethod
     def resolve_jurisdiction(obj: Any) -> Any:
         return division_ref(obj.jurisdiction)
+
+    @staticmethod
+    def resolve_total(obj: Any) -> int:
+        return int(getattr(obj, "visible_total", obj.total))
 
     @staticmethod
     def resolve_taken_by(obj: Any) -> str:
@@ -636,12 +640,13 @@ def staffing_roster_exit(request: HttpRequest, id: int, payload: ExitIn) -> Any:
 )
 @paginate(Paged)
 def staffing_baseline_list(request: HttpRequest) -> Any:
-    return stable(selectors.baselines_in_scope(actor=request.user))
+    return stable(views.baselines_visible(request.user))
 
 
 @router.get("/baselines/{int:id}", response={200: BaselineOut, **ERRORS}, summary="One stock baseline")
 def staffing_baseline_detail(request: HttpRequest, id: int) -> Any:
-    return get_scoped_or_404(selectors.baselines_in_scope(actor=request.user), request.user, pk=id)
+    baseline = selectors.get_baseline(actor=request.user, pk=id)
+    return views.baselines_visible(request.user).get(pk=baseline.pk)
 
 
 @router.get(
@@ -651,7 +656,7 @@ def staffing_baseline_detail(request: HttpRequest, id: int) -> Any:
 )
 @paginate(Paged)
 def staffing_baseline_counts(request: HttpRequest, id: int) -> Any:
-    baseline = get_scoped_or_404(selectors.baselines_in_scope(actor=request.user), request.user, pk=id)
+    baseline = selectors.get_baseline(actor=request.user, pk=id)
     return scoped(
         BaselineCount.objects.filter(baseline=baseline).select_related("unit"), request.user
     ).order_by("unit__name", "unit_id", "situation", "post_class", "pk")

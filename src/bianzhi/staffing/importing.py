@@ -121,6 +121,8 @@ NO_KEY_POST = "无"
 
 #: ``progress(phase, done, total)`` with the phases ``read``, ``validate`` and ``write``.
 Progress = Callable[[str, int, int], None]
+#: A file's cells (raw or coerced) by template field, one value per data row.
+Columns = dict[str, Sequence[Any]]
 
 
 # --------------------------------------------------------------------------- coercers
@@ -179,7 +181,10 @@ def as_resident_id(value: Any) -> str:
     date and region codes looked up once per region. Anything else goes to the validator,
     which names the error.
     """
-    number = as_code(value)
+    if type(value) is str and len(value) == 18 and value.isascii() and value[:17].isdigit():
+        number = value.upper()  # 17 digits and a check character, as typed: as_code would change nothing else
+    else:
+        number = as_code(value)
     if (
         len(number) == 18 and number.isascii() and number[:17].isdigit()
         and _ID_CHECK[(2 * int(number[:17], 13)) % 11] == number[17]
@@ -214,8 +219,6 @@ TEMPLATE = Template([
     Column("学历", "education", coerce=as_text),
     Column("月人均成本", "monthly_cost", coerce=as_cost),
 ])
-#: Columns whose cells repeat (words, dates, amounts): coerced once per distinct value.
-_MEMO = frozenset(TEMPLATE.by_field) - {"name", "id_number"}
 #: Template field → rule table, for the columns whose words come from the rule tables.
 RULE_COLUMNS: dict[str, str] = {
     "situation": RuleTable.SITUATION,
@@ -241,52 +244,60 @@ class _Bad:
         self.params = params
 
 
-_MISSING = object()
+_BLANK = object()
 
 
-def _coerce_column(cells: Sequence[Any], coerce: Callable[[Any], Any], memo: bool) -> tuple[
+def _is_blank(value: Any) -> bool:
+    return value is None or (type(value) is str and (not value or value.isspace()))
+
+
+def _coerce_one(coerce: Callable[[Any], Any], value: Any) -> Any:
+    if _is_blank(value):
+        return _BLANK
+    try:
+        return coerce(value)
+    except CellError as exc:
+        return _Bad(exc.code, exc.params)
+
+
+def _coerce_column(cells: Sequence[Any], coerce: Callable[[Any], Any]) -> tuple[
     list[Any], list[int], list[tuple[int, _Bad]]
 ]:
     """One column: its values (``None`` when blank or bad), the blank positions and the bad ones.
 
-    With ``memo`` each distinct cell value is coerced once (``True`` is never looked up:
-    it equals ``1``).
+    Each distinct cell value is coerced once (a file repeats a few hundred words, dates and
+    amounts) and the column is then mapped in one pass. Equal values of different types
+    coerce alike (``1`` and ``1.0``), except ``True``/``False``, which equal ``1``/``0``: a
+    column holding a boolean cell is coerced cell by cell.
     """
-    out: list[Any] = [None] * len(cells)
+    if bool in set(map(type, cells)):
+        results = [_coerce_one(coerce, value) for value in cells]
+    else:
+        table = {value: _coerce_one(coerce, value) for value in dict.fromkeys(cells)}
+        results = [table[value] for value in cells]
+        special = {value for value, result in table.items() if result is _BLANK or type(result) is _Bad}
+        if not special:
+            return results, [], []
     blanks: list[int] = []
     bad: list[tuple[int, _Bad]] = []
-    cache: dict[Any, Any] = {}
-    for i, value in enumerate(cells):
-        kind = type(value)
-        if kind is str:
-            if not value or value.isspace():
-                blanks.append(i)
-                continue
-        elif value is None:
+    for i, result in enumerate(results):
+        if result is _BLANK:
             blanks.append(i)
-            continue
-        result = cache.get(value, _MISSING) if memo and kind is not bool else _MISSING
-        if result is _MISSING:
-            try:
-                result = coerce(value)
-            except CellError as exc:
-                result = _Bad(exc.code, exc.params)
-            if memo and kind is not bool:
-                cache[value] = result
-        if type(result) is _Bad:
+            results[i] = None
+        elif type(result) is _Bad:
             bad.append((i, result))
-        else:
-            out[i] = result
-    return out, blanks, bad
+            results[i] = None
+    return results, blanks, bad
 
 
 # --------------------------------------------------------------------------- look-ups
 
 
-def _among(values: list[Any]) -> RawSQL:
+def _among(values: list[str] | list[int]) -> RawSQL:
     """The operand of an ``IN`` over many values as one parameter: no batches, one query."""
     if connection.vendor == "postgresql":
-        return RawSQL("SELECT unnest(%s)", (values,))
+        kind = "bigint" if values and isinstance(values[0], int) else "text"
+        return RawSQL(f"SELECT unnest(%s::{kind}[])", (values,))
     return RawSQL("SELECT value FROM json_each(%s)", (json.dumps(values),))
 
 
@@ -350,6 +361,7 @@ class _Unit:
     jurisdiction_id: int
     jurisdiction_path: str
     periods: list[_Words]
+    active: bool = True
     baseline_as_of: dt.date | None = None
 
 
@@ -413,31 +425,29 @@ class _Context:
         return path.startswith(scope.path) and (scope.unit_id is None or scope.unit_id == unit_id)
 
 
-def _columns(table: Any) -> tuple[dict[str, list[Any]], set[str]]:
+def _columns(table: Any) -> tuple[Columns, set[str]]:
     """The raw cells of each template column (all ``None`` for a column absent from the file)."""
     positions = {TEMPLATE.by_header[h].field: i for i, h in enumerate(table.headers) if h in TEMPLATE.by_header}
-    rows = table.rows
-    blank: list[Any] = [None] * len(rows)
-    raw = {
-        column.field: [cells[positions[column.field]] for _row, cells in rows] if column.field in positions else blank
-        for column in TEMPLATE.columns
-    }
+    transposed = list(zip(*(cells for _row, cells in table.rows), strict=True))
+    blank: Sequence[Any] = (None,) * len(table.rows)
+    raw = {column.field: transposed[positions[column.field]] if column.field in positions else blank
+           for column in TEMPLATE.columns}
     return raw, set(positions)
 
 
-def _coerce(ctx: _Context, raw: dict[str, list[Any]], present: set[str], numbers: list[int]) -> tuple[
-    dict[str, list[Any]], dict[int, set[str]]
+def _coerce(ctx: _Context, raw: Columns, present: set[str], numbers: list[int]) -> tuple[
+    Columns, dict[int, set[str]]
 ]:
     """Every cell of every column; cell errors go to ``ctx.errors``. Returns the values of each
     column and, for each row position with a bad or missing cell, the fields concerned."""
-    values: dict[str, list[Any]] = {}
+    values: Columns = {}
     bad: dict[int, set[str]] = defaultdict(set)
     for column in TEMPLATE.columns:
         cells = raw[column.field]
         if column.field not in present:
             values[column.field] = cells  # all None
             continue
-        out, blanks, wrong = _coerce_column(cells, column.coerce, column.field in _MEMO)
+        out, blanks, wrong = _coerce_column(cells, column.coerce)
         values[column.field] = out
         if column.required:
             for i in blanks:
@@ -461,7 +471,8 @@ def _lookup_units(ctx: _Context, rules: _Rules, codes: Iterable[str]) -> dict[st
         "pk", "uscc", "name", "status", "jurisdiction_id", "jurisdiction_path"
     ):
         if ctx.sees(pk, path):
-            found[uscc] = _Unit(pk, uscc, name, status, jurisdiction_id, path, rules.periods(path))
+            found[uscc] = _Unit(pk, uscc, name, status, jurisdiction_id, path, rules.periods(path),
+                                status == UnitStatus.ACTIVE.value)
     # The current baseline of a unit is the one of the deepest jurisdiction above it that has one.
     baselines = sorted(Baseline.objects.filter(is_current=True).values_list("jurisdiction_path", "as_of"),
                        key=lambda b: len(b[0]))
@@ -515,15 +526,21 @@ def _masked_name(name: str) -> str:
     return name[:1] + "*" * max(len(name) - 1, 1)
 
 
-def _validate_rows(ctx: _Context, rules: _Rules, values: dict[str, list[Any]], bad: dict[int, set[str]],
-                   raw: dict[str, list[Any]], numbers: list[int], units: dict[str, _Unit],
-                   people: dict[str, _Person], spells: dict[int, list[_Spell]]) -> list[_Row]:
-    """Per row: unit, key, the words of the rule tables, dates, names. Returns every row."""
+def _validate_rows(ctx: _Context, rules: _Rules, values: Columns, bad: dict[int, set[str]], raw: Columns,
+                   numbers: list[int], units: dict[str, _Unit], people: dict[str, _Person],
+                   spells: dict[int, list[_Spell]]) -> list[_Row]:
+    """Per row: unit, key, the words of the rule tables, dates, names. Returns every row.
+
+    The words of the rule tables are mapped to codes column by column with the rule set
+    most rows use (the scope's, in force today); a row whose unit and hire date call for
+    another rule set is mapped again on its own.
+    """
     today = ctx.today
     errs = ctx.errors
     bounds = rules.bounds
     default_periods = rules.periods(ctx.scope.path)
     today_period = bisect_right(bounds, today)
+    common = default_periods[today_period]
     registered: dict[tuple[int, int, dt.date], _Spell] = {
         (s.unit_id, s.person_id, s.hire_date): s for group in spells.values() for s in group
     }
@@ -531,21 +548,30 @@ def _validate_rows(ctx: _Context, rules: _Rules, values: dict[str, list[Any]], b
     first_name: dict[str, str] = {}
     v_uscc, v_name, v_id, v_hire = values["uscc"], values["name"], values["id_number"], values["hire_date"]
     v_auth = values["authorisation"]
-    columns = [(f, values[f]) for f in STATE_FIELDS]
-    rule_fields = [(f, values[f], f in _OPTIONAL) for f in RULE_COLUMNS]
-    kept = [(f, values[f]) for f in ("leave_date", "contract_end", "monthly_cost")]
+    rule_fields = [(f, values[f], "" if f in _OPTIONAL else None) for f in RULE_COLUMNS]
+    optional = [(f, values[f]) for f in STATE_FIELDS if f in _OPTIONAL]
+    state_columns: list[Sequence[Any]] = []
+    for f in STATE_FIELDS:
+        column = values[f]
+        if f in RULE_COLUMNS:
+            codes, blank = common.maps[f], "" if f in _OPTIONAL else None
+            column = [blank if word is None else codes.get(word) for word in column]
+        state_columns.append(column)
     rows: list[_Row] = []
     no_bad: set[str] = set()
-    for i, row_no in enumerate(numbers):
+    for i, (row_no, row_values) in enumerate(zip(numbers, zip(*state_columns, strict=True), strict=True)):
         errors_before = len(errs)
         wrong = bad.get(i, no_bad)
         uscc = v_uscc[i]
         unit = units.get(uscc) if uscc is not None else None
-        usable = unit is not None and unit.status == UnitStatus.ACTIVE
-        if uscc is not None and unit is None:
-            ctx.error(row_no, "uscc", raw["uscc"][i], UNIT_NOT_FOUND)
-        elif unit is not None and not usable:
-            ctx.error(row_no, "uscc", raw["uscc"][i], UNIT_NOT_ACTIVE)
+        if unit is None:
+            usable = False
+            if uscc is not None:
+                ctx.error(row_no, "uscc", raw["uscc"][i], UNIT_NOT_FOUND)
+        else:
+            usable = unit.active
+            if not usable:
+                ctx.error(row_no, "uscc", raw["uscc"][i], UNIT_NOT_ACTIVE)
         number, hire = v_id[i], v_hire[i]
         periods = unit.periods if unit is not None else default_periods
         words = periods[bisect_right(bounds, hire) if hire is not None else today_period]
@@ -564,20 +590,19 @@ def _validate_rows(ctx: _Context, rules: _Rules, values: dict[str, list[Any]], b
                     existing = registered.get((unit.pk, person.pk, hire))
         else:
             usable = False
-        # Words → codes (None: unknown). An empty optional cell: "none", or "keep" for an update.
-        state = {f: column[i] for f, column in columns}
-        maps = words.maps
-        for f, column, optional in rule_fields:
-            word = column[i]
-            if word is not None:
-                state[f] = maps[f].get(word)
-            elif optional and f not in wrong:
-                state[f] = existing.state[f] if existing is not None else ""
+        # The record as it will be: codes (None: unknown); an empty optional cell is "none"
+        # for a new record and keeps the value of a registered one.
+        state = dict(zip(STATE_FIELDS, row_values, strict=True))
+        if words is not common:
+            maps = words.maps
+            for f, column, blank in rule_fields:
+                word = column[i]
+                state[f] = blank if word is None else maps[f].get(word)
         if existing is not None:
-            for f, column in kept:
+            for f, column in optional:
                 if column[i] is None and f not in wrong:
                     state[f] = existing.state[f]
-        # The format rules, on the record as it will be.
+        # The format rules.
         check_hire = hire if hire is not None else dt.date.min
         if wrong or not _format_ok(state, check_hire, today, words.rules):
             facts = SpellFacts(
@@ -619,7 +644,7 @@ class _Span:
     record: _Spell | None  # … or a registered record
 
 
-def _check_overlaps(ctx: _Context, rows: list[_Row], raw: dict[str, list[Any]], people: dict[str, _Person],
+def _check_overlaps(ctx: _Context, rows: list[_Row], raw: Columns, people: dict[str, _Person],
                     spells: dict[int, list[_Spell]]) -> None:
     """No person counts in two records on one day: the file's rows, plus the registered
     records of the same people that no row replaces. Each overlapping row is reported once."""
@@ -754,7 +779,7 @@ def _new_record_breaches(rows: list[_Row], new: list[_Row]) -> Iterator[tuple[_R
         change.add(hire, state["leave_date"], post_class)
 
 
-def _check_register(ctx: _Context, rows: list[_Row], raw: dict[str, list[Any]]) -> None:
+def _check_register(ctx: _Context, rows: list[_Row], raw: Columns) -> None:
     """报送: the application-flow policy for every new record and update, and the hire
     authorisations of the new records."""
     clean = [r for r in rows if r.usable and r.clean]
@@ -791,7 +816,7 @@ def _check_register(ctx: _Context, rows: list[_Row], raw: dict[str, list[Any]]) 
     _check_authorisations(ctx, new, raw)
 
 
-def _check_authorisations(ctx: _Context, new: list[_Row], raw: dict[str, list[Any]]) -> None:
+def _check_authorisations(ctx: _Context, new: list[_Row], raw: Columns) -> None:
     """Every new record cites an authorisation of its unit and post class (and situation,
     when the authorisation names one), in force on the hire date, with a place left (places
     go to the rows in file order)."""

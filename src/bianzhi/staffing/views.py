@@ -24,7 +24,8 @@ from urllib.parse import quote
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db.models import Q, QuerySet, Sum
+from django.db.models import IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -37,7 +38,7 @@ from bianzhi.common.errors import BianzhiError, message_for
 from bianzhi.common.exports import XLSX_MIME, Column, xlsx_response
 from bianzhi.common.forms import add_service_errors
 from bianzhi.common.listing import Listing
-from bianzhi.common.scoping import get_scoped_or_404, scope_of, scoped
+from bianzhi.common.scoping import scope_of, scoped
 from bianzhi.common.selectors import audit_events_in_scope
 from bianzhi.common.tabular import ImportResult, sha256_hex
 from bianzhi.divisions.choices import Level
@@ -489,10 +490,29 @@ def roster_new(request: HttpRequest) -> HttpResponse:
 
 # ------------------------------------------------------------------------------------ baselines
 
+
+def baselines_visible(actor: Any) -> QuerySet[Baseline]:
+    """The baselines the actor sees (its jurisdiction's and below, and those above that cover
+    its units), each annotated with ``visible_total``: the sum of the counts of the units in
+    the actor's scope. A baseline of the city shown to a district counts that district only, so
+    no figure of another district reaches it (for baselines of its own jurisdiction and below
+    it equals ``total``)."""
+    counts = (
+        scoped(BaselineCount.objects.filter(baseline=OuterRef("pk")), actor)
+        .order_by()
+        .values("baseline")
+        .annotate(n=Sum("count"))
+        .values("n")
+    )
+    return selectors.baselines_in_scope(actor=actor).annotate(
+        visible_total=Coalesce(Subquery(counts[:1], output_field=IntegerField()), Value(0))
+    )
+
+
 BASELINE_SORTS = {
     "jurisdiction": "jurisdiction_path",
     "as_of": "as_of",
-    "total": "total",
+    "total": "visible_total",
     "taken_at": "taken_at",
 }
 
@@ -505,7 +525,7 @@ def _baseline_divisions(actor: Any) -> QuerySet[Division]:
 @require_http_methods(["GET", "POST"])
 def baseline_list(request: HttpRequest) -> HttpResponse:
     actor: Any = request.user
-    qs = selectors.baselines_in_scope(actor=actor)
+    qs = baselines_visible(actor)
     can_take = can(actor, "baseline.take")
     form = None
     if can_take:
@@ -558,7 +578,7 @@ def baseline_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _baseline_export(qs: QuerySet[Baseline], actor: Any) -> HttpResponse:
+def _baseline_export(qs: Any, actor: Any) -> HttpResponse:
     columns = [
         Column(_("Jurisdiction"), 16),
         Column(_("Division code"), 12),
@@ -574,7 +594,7 @@ def _baseline_export(qs: QuerySet[Baseline], actor: Any) -> HttpResponse:
             b.jurisdiction.name,
             b.jurisdiction.code,
             b.as_of,
-            b.total,
+            b.visible_total,
             _("Yes") if b.is_current else _("No"),
             str(b.taken_by),
             timezone.localtime(b.taken_at).strftime("%Y-%m-%d %H:%M"),
@@ -598,7 +618,7 @@ BASELINE_COUNT_SORTS = {
 @login_required
 def baseline_detail(request: HttpRequest, pk: int) -> HttpResponse:
     actor: Any = request.user
-    baseline = get_scoped_or_404(selectors.baselines_in_scope(actor=actor), actor, pk=pk)
+    baseline = selectors.get_baseline(actor=actor, pk=pk)
     names = _names(actor)
     units = _units(actor, active=False)
     form = BaselineCountFilterForm(request.GET, rules=names, units=units)
