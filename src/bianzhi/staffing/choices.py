@@ -33,7 +33,7 @@ class SpellSource(models.TextChoices):
 
 
 class AuthorisationStatus(models.TextChoices):
-    APPROVED = "approved", _("Approved")
+    APPROVED = "approved", _("Authorised")
     REVOKED = "revoked", _("Revoked")
 
 

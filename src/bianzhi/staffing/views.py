@@ -977,7 +977,7 @@ def authorisation_list(request: HttpRequest) -> HttpResponse:
             Column(_("Situation"), 16),
             Column(_("Number of hires"), 10, "int"),
             Column(_("Used"), 8, "int"),
-            Column(_("Left"), 8, "int"),
+            Column(_("Remaining"), 8, "int"),
             Column(_("Valid from"), 12, "date"),
             Column(_("Valid to"), 12, "date"),
             Column(_("Status"), 8),
