@@ -602,7 +602,7 @@ def test_baseline_command_exit_codes(w):
     assert code == 0
     baseline = Baseline.objects.get(is_current=True)
     assert (baseline.as_of, baseline.total, baseline.taken_by.username) == (BASELINE_DATE, 2, "system")
-    assert "2019-12-31" in out and " 2 " in out and "劳务派遣 1" in out and "后勤保障岗 1" in out
+    assert "2019-12-31" in out and "2个单位" in out and "共2人" in out and "劳务派遣 1" in out and "后勤保障岗 1" in out
 
     before = _state()
     code, _, err = _command("--scope", "440106")
