@@ -21,8 +21,8 @@ of the same file.
 4. prints a table and the import/parse ratios (the issue's line: 8×, goal 5×; peak memory
    under 600 MB), and with ``--write-docs`` replaces its section of ``docs/benchmarks.md``.
 
-Timings are wall-clock (``time.perf_counter``) around the call only; peak RSS is
-``getrusage(RUSAGE_SELF).ru_maxrss`` of the phase's process.
+Timings are wall-clock (``time.perf_counter``) around the call only; peak RSS is the
+phase's process's own high-water mark (``VmHWM``).
 """
 
 from __future__ import annotations
@@ -47,9 +47,22 @@ from units_import import (  # the shared helpers of the units benchmark
     counties,
     django_setup,
     machine,
-    peak_rss_mib,
     temporary_postgres,
 )
+
+
+def peak_rss_mib() -> float:
+    """This process's peak resident set (VmHWM). ``getrusage``'s ``ru_maxrss`` would also count
+    the parent's size at the fork before ``exec``."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 BEGIN, END = "<!-- bench/roster_import.py: begin -->", "<!-- bench/roster_import.py: end -->"
 PHASES = ("parse", "dry-run", "commit", "re-import")
@@ -108,7 +121,8 @@ def write_workbook(path: Path, rows: int, units: int) -> dict[str, int]:
     rnd = random.Random(20251231)
     codes = unit_codes(units)
     regions = [code for code, _name in counties() if _region_known(code)]
-    workbook = xlsxwriter.Workbook(str(path), {"constant_memory": True})
+    # Not constant_memory: like Excel, the workbook keeps its strings in a shared-strings table.
+    workbook = xlsxwriter.Workbook(str(path))
     sheet = workbook.add_worksheet("编外人员花名册")
     date_format = workbook.add_format({"num_format": "yyyy-mm-dd"})
     sheet.write_row(0, 0, HEADERS)
@@ -257,9 +271,9 @@ def phase_import(path: Path, dry_run: bool) -> dict[str, Any]:
             "baseline_rss_mib": baseline, "flags": PolicyFlag.objects.count(), **result.counts()}
 
 
-def run_phase(name: str, path: Path, env: dict[str, str], units: int) -> dict[str, Any]:
+def run_phase(name: str, path: Path, env: dict[str, str], units: int, rows: int = 0) -> dict[str, Any]:
     answer = subprocess.run(
-        [sys.executable, __file__, "--phase", name, "--file", str(path), "--units", str(units)],
+        [sys.executable, __file__, "--phase", name, "--file", str(path), "--units", str(units), "--rows", str(rows)],
         env=env, check=True, capture_output=True, text=True,
     )
     return json.loads(answer.stdout.strip().splitlines()[-1])
@@ -287,7 +301,7 @@ def render(stats: dict[str, int], units: int, size: int, results: dict[str, dict
         f"The file: {rows:,} records of {stats['people']:,} people over {units:,} units of the 122 county-level "
         f"divisions, {stats['exits']:,} ended ({stats['exits'] / rows:.0%}), {stats['key_posts']} with a key post; "
         "hire, leave and contract dates as date cells, one in ten as text (`2019/03/04`, `2019.03.04`, "
-        "`2019年3月4日`).",
+        "`2019年3月4日`); strings in a shared-strings table, as Excel writes them.",
         "",
         "| phase | seconds | rows/s | × parse | peak RSS (MiB) |",
         "|---|---:|---:|---:|---:|",
@@ -304,20 +318,33 @@ def render(stats: dict[str, int], units: int, size: int, results: dict[str, dict
                      f"{r['seconds'] / parse:.1f} | {r['peak_rss_mib']:.0f} |")
     ratio = commit["seconds"] / parse
     peak = max(results[name]["peak_rss_mib"] for name in PHASES)
-    verdict = "meets the goal" if ratio <= GOAL else "is within the line" if ratio <= LIMIT else "is OVER the line"
+    if database == "SQLite":
+        verdict = "meets the goal" if ratio <= GOAL else "is within the line" if ratio <= LIMIT else "is OVER the line"
+        verdict = f"it {verdict} (the issue: at most {LIMIT:.0f}×, goal {GOAL:.0f}×, on SQLite)"
+    else:
+        verdict = f"the issue's line ({LIMIT:.0f}×) is set for SQLite"
     lines += [
         "",
-        f"The commit takes {ratio:.1f}× the parse: it {verdict} (the issue: at most {LIMIT:.0f}×, goal "
-        f"{GOAL:.0f}×); the largest peak RSS is {peak:.0f} MiB (limit 600 MB = {MEMORY_MIB:.0f} MiB). Of the commit, "
-        f"{commit['audit_seconds']:.2f} s ({commit['audit_seconds'] / commit['seconds']:.0%}) is "
-        f"`bianzhi.common.audit.record_many` appending the {commit['created'] + 1:,} audit events (SM3 hash "
-        f"chain); the rest is {(commit['seconds'] - commit['audit_seconds']) / parse:.1f}× the parse. Each figure is "
-        f"the best of {repeat} rounds, each round on a fresh database, each phase in a process of its own.",
+        f"The commit takes {ratio:.1f}× the parse: {verdict}; the largest peak RSS is {peak:.0f} MiB (limit 600 MB = "
+        f"{MEMORY_MIB:.0f} MiB). Of the commit, {commit['audit_seconds']:.2f} s "
+        f"({commit['audit_seconds'] / commit['seconds']:.0%}) is `bianzhi.common.audit.record_many` appending the "
+        f"{commit['created'] + 1:,} audit events (SM3 hash chain); the rest is "
+        f"{(commit['seconds'] - commit['audit_seconds']) / parse:.1f}× the parse. Each figure is the best of {repeat} "
+        "rounds, each round on a fresh database, each phase in a process of its own.",
         "",
         f"The commit wrote {commit['created']:,} records, the {stats['people']:,} people, {commit['flags']} policy "
-        f"flags (key posts) and {commit['created'] + 1:,} audit events in one transaction. Peak RSS is the whole "
-        f"process (Django loaded: ~{commit['baseline_rss_mib']:.0f} MiB before the import).",
+        f"flags (key posts) and {commit['created'] + 1:,} audit events (the import's, then one per record naming it) "
+        f"in one transaction. Peak RSS is the whole process (Django loaded: ~{commit['baseline_rss_mib']:.0f} MiB "
+        "before the import" + ("; the commit's includes the larger page cache it gives SQLite for the import)."
+                               if database == "SQLite" else ")."),
     ]
+    if database != "SQLite":
+        lines += [
+            "",
+            "On PostgreSQL the records and people go in by `COPY`; the time is the server's: the exclusion "
+            "constraint (GiST) and the indexes of the records, the deferred foreign-key checks at commit, and "
+            "the audit rows, which `record_many` appends with one `INSERT` each (`executemany`).",
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -352,7 +379,9 @@ def main() -> None:
 
     if args.phase:
         path = Path(args.file)
-        if args.phase == "setup":
+        if args.phase == "write":
+            answer = write_workbook(path, args.rows, args.units)
+        elif args.phase == "setup":
             answer = phase_setup(args.units)
         elif args.phase == "parse":
             answer = phase_parse(path)
@@ -361,12 +390,11 @@ def main() -> None:
         print(json.dumps(answer))
         return
 
-    sys.path.insert(0, str(ROOT / "src"))
     with tempfile.TemporaryDirectory(prefix="bianzhi-bench-") as tmp:
         tmpdir = Path(tmp)
         path = tmpdir / "roster.xlsx"
         started = time.perf_counter()
-        stats = write_workbook(path, args.rows, args.units)
+        stats = run_phase("write", path, dict(os.environ), args.units, args.rows)
         print(f"wrote {path.name}: {stats['rows']:,} rows, {path.stat().st_size / 1024 / 1024:.1f} MiB "
               f"in {time.perf_counter() - started:.1f} s", file=sys.stderr)
         base_env = dict(os.environ, DJANGO_SETTINGS_MODULE="bianzhi.settings.base", BIANZHI_DATA_DIR=str(tmpdir))

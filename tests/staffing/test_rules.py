@@ -70,7 +70,8 @@ def test_province_rows_make_every_table():
     assert len(RULES.table("exit_reason")) == 7 and len(RULES.table("education")) == 4
     assert RULES.baseline_date == D(2019, 12, 31)
     assert build_ruleset([], TIANHE, TODAY).baseline_date == D(2019, 12, 31)  # the default when unset
-    assert build_ruleset(DEFAULTS, TIANHE, D(2014, 12, 31)).items == {}  # before the defaults took effect
+    assert build_ruleset(DEFAULTS, TIANHE, D(1979, 12, 31)).items == {}  # before the defaults took effect
+    assert build_ruleset(DEFAULTS, TIANHE, D(1980, 1, 1)).names("key_post") == ["人事", "财务", "涉密"]
 
 
 def test_lookup_by_name_and_code():

@@ -4,8 +4,9 @@ The path is the house one (see :mod:`bianzhi.orgs.importing`): read (python-cala
 CSV) → coerce every cell → validate every row with batched look-ups → report **every**
 error with row, column, value and code → only when there is none, write everything in one
 transaction (bulk ``executemany`` on SQLite, ``COPY`` on PostgreSQL) with one
-``roster.import`` audit event plus one per created or updated record. A dry run does all
-of it except the writing (and writes no audit row either).
+``roster.import`` audit event plus one per created or updated record (see
+:func:`_audit_entries`). A dry run does all of it except the writing (and writes no audit
+row either).
 
 What a row means
 ----------------
@@ -46,27 +47,36 @@ baseline yet, or hired on or before the baseline date) is flagged for a key post
 record hired after its unit's baseline gets every breach of ``check_new_hire``. An update
 that newly sets a key post is flagged too. 审批编号 is ignored.
 
-Speed (``bench/roster_import.py``; the issue asks for 8× calamine's parse of the same file
-at most): cells are coerced column by column, once per distinct value where values repeat;
-ID numbers are checked by arithmetic, the full validator naming the error only for the
-ones that fail; the format rules have a fast path that accepts only what ``check_format``
-would; each look-up is one query (its values travel as one JSON or array parameter);
-writes allocate their primary keys first, so nothing is read back.
+Speed (``bench/roster_import.py``, ``docs/benchmarks.md``: the issue asks for at most 8×
+the time calamine takes to parse the same file): cells are coerced column by column, once
+per distinct value (a file repeats a few hundred words, dates and amounts); ID numbers are
+checked by arithmetic, the full validator naming the error only for the ones that fail;
+the format rules have a fast path that accepts only what ``check_format`` would; each
+look-up is one query (its values travel as one JSON or array parameter); the writes
+allocate their primary keys first, so nothing is read back, and send database-ready
+tuples through ``executemany``/``COPY``. During the import the cyclic garbage collector is
+off (hundreds of thousands of objects, no cycles) and SQLite gets a larger page cache; on
+SQLite the per-row overlap trigger is lifted for the bulk insert of new records, whose
+overlaps this module has just checked under the same write lock (:func:`_overlap_checked_above`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import functools
+import gc
 import json
 import math
+import time
 from bisect import bisect_right, insort
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from operator import attrgetter
+from typing import Any, NamedTuple
 
 from django.db import DatabaseError, IntegrityError, InternalError, connection, transaction
 from django.db.models.expressions import RawSQL
@@ -143,6 +153,9 @@ def as_cost(value: Any) -> Decimal:
         amount = Decimal(value)
     elif isinstance(value, float):
         if math.isfinite(value):
+            cents = round(value * 100)
+            if abs(value * 100 - cents) < 1e-4 and 0 <= cents < 1_000_000_000_000:
+                return Decimal(cents).scaleb(-2)  # the usual case: a number cell with at most 2 decimals
             amount = Decimal(repr(value))
             rounded = amount.quantize(_CENT)
             if abs(rounded - amount) < _FLOAT_NOISE:
@@ -172,27 +185,38 @@ def _birth(digits: str) -> dt.date | None:
         return None
 
 
+class _Today:
+    """The local date, looked up at most once a minute (the ID check asks for every row)."""
+
+    day = dt.date.min
+    until = 0.0
+
+    @classmethod
+    def get(cls) -> dt.date:
+        now = time.monotonic()
+        if now > cls.until:
+            cls.day, cls.until = dt.date.today(), now + 60
+        return cls.day
+
+
 def as_resident_id(value: Any) -> str:
     """公民身份号码: a text cell holding a valid GB 11643 number (a number cell: ``numeric_code_cell``).
 
     The fast path accepts only what :func:`~bianzhi.common.codes.validate_resident_id`
     accepts: the check-digit weights are 2^(17−i) mod 11 and 13 ≡ 2 (mod 11), so the
     weighted sum is ``2 × int(first 17 digits, base 13)``; birth dates are parsed once per
-    date and region codes looked up once per region. Anything else goes to the validator,
-    which names the error.
+    date and region codes looked up once per region. Anything else (spaces, a number cell,
+    a wrong digit …) goes to the validator, which names the error.
     """
-    if type(value) is str and len(value) == 18 and value.isascii() and value[:17].isdigit():
-        number = value.upper()  # 17 digits and a check character, as typed: as_code would change nothing else
-    else:
-        number = as_code(value)
-    if (
-        len(number) == 18 and number.isascii() and number[:17].isdigit()
-        and _ID_CHECK[(2 * int(number[:17], 13)) % 11] == number[17]
-        and number[:6] in _REGIONS_KNOWN
-    ):
-        birth = _birth(number[6:14])
-        if birth is not None and birth.year >= 1900 and birth <= dt.date.today():
-            return number
+    if type(value) is str and len(value) == 18 and value.isascii():
+        head, last = value[:17], value[17]
+        if last == "x":
+            last = "X"
+        if head.isdigit() and _ID_CHECK[(2 * int(head, 13)) % 11] == last and value[:6] in _REGIONS_KNOWN:
+            birth = _birth(value[6:14])
+            if birth is not None and birth.year >= 1900 and birth <= _Today.get():
+                return value if last == value[17] else head + last
+    number = as_code(value)
     try:
         checked = validate_resident_id(number)
     except CodeError as exc:
@@ -229,9 +253,26 @@ RULE_COLUMNS: dict[str, str] = {
     "exit_reason": RuleTable.EXIT_REASON,
     "education": RuleTable.EDUCATION,
 }
-#: The record's own fields a row states (Spell columns), in template order.
-STATE_FIELDS = ("situation", "post_class", "work_type", "post_name", "key_post", "funding_source", "leave_date",
-                "exit_reason", "contract_end", "education", "monthly_cost")
+
+
+class _State(NamedTuple):
+    """The record's own fields a row states (Spell columns, template order), as they will
+    be: codes (``None``: unknown), dates, amounts."""
+
+    situation: str | None
+    post_class: str | None
+    work_type: str | None
+    post_name: str | None
+    key_post: str | None
+    funding_source: str | None
+    leave_date: dt.date | None
+    exit_reason: str | None
+    contract_end: dt.date | None
+    education: str | None
+    monthly_cost: Decimal | None
+
+
+STATE_FIELDS = _State._fields
 #: Optional fields: an empty cell is "none" for a new record and keeps a registered record's value.
 _OPTIONAL = frozenset({"key_post", "leave_date", "exit_reason", "contract_end", "education", "monthly_cost"})
 
@@ -307,6 +348,7 @@ class _Words:
 
     rules: RuleSet
     maps: dict[str, dict[str, str]]
+    class_of: dict[str, str]  # work type → post class
 
 
 def _words(rules: RuleSet) -> _Words:
@@ -318,7 +360,8 @@ def _words(rules: RuleSet) -> _Words:
         if field_name == "key_post":
             words[NO_KEY_POST] = ""
         maps[field_name] = words
-    return _Words(rules, maps)
+    class_of = {code: row.parent_code for code, row in rules.table(RuleTable.WORK_TYPE).items()}
+    return _Words(rules, maps, class_of)
 
 
 class _Rules:
@@ -381,7 +424,7 @@ class _Spell:
     unit_name: str
     jurisdiction_path: str
     hire_date: dt.date
-    state: dict[str, Any]
+    state: _State
 
 
 @dataclass(slots=True)
@@ -393,15 +436,20 @@ class _Row:
     id_number: str | None
     name: str | None
     hire_date: dt.date | None
-    state: dict[str, Any]  # STATE_FIELDS → the record as it will be (codes, dates, Decimal)
+    state: _State
     authorisation: str | None
     existing: _Spell | None
     person: _Person | None
     usable: bool  # unit, key and dates known: takes part in the key and overlap checks
     clean: bool  # no error on the row: takes part in the policy checks
     authorisation_id: int | None = None
-    flags: list[Violation] = field(default_factory=list)
+    flags: list[Violation] | None = None  # inventory mode: the breaches to flag
     pk: int | None = None  # of the record, once written
+
+    def flag(self, violation: Violation) -> None:
+        if self.flags is None:
+            self.flags = []
+        self.flags.append(violation)
 
 
 class _Context:
@@ -499,27 +547,27 @@ def _lookup_people(ids: list[str]) -> tuple[dict[str, _Person], dict[int, list[_
         people[number] = _Person(pk, name, path, unit_id)
     if people:
         pks = sorted(p.pk for p in people.values())
+        shared: dict[Any, Any] = {}  # one object per distinct unit name, path, code and date
         for values in Spell.objects.filter(person_id__in=_among(pks)).values_list(*_SPELL_COLUMNS):
-            state = dict(zip(STATE_FIELDS, values[6:], strict=True))
             pk, person_id, unit_id, unit_name, path, hire = values[:6]
-            spells[person_id].append(_Spell(pk, person_id, unit_id, unit_name, path, hire, state))
+            state = _State._make(shared.setdefault(v, v) for v in values[6:])
+            spells[person_id].append(_Spell(pk, person_id, unit_id, shared.setdefault(unit_name, unit_name),
+                                            shared.setdefault(path, path), shared.setdefault(hire, hire), state))
     return people, spells
 
 
 # --------------------------------------------------------------------------- validation
 
 
-def _format_ok(s: dict[str, Any], hire: dt.date, today: dt.date, rules: RuleSet) -> bool:
+def _format_ok(s: _State, hire: dt.date, today: dt.date, words: _Words) -> bool:
     """True only when :func:`check_format` has nothing to say (so it need not be asked)."""
-    work_type = s["work_type"]
-    if (s["situation"] is None or s["post_class"] is None or work_type is None or s["key_post"] is None
-            or s["funding_source"] is None or s["education"] is None or s["exit_reason"] is None
-            or hire > today or rules.class_of(work_type) != s["post_class"]):
+    if (s.situation is None or s.post_class is None or s.work_type is None or s.key_post is None
+            or s.funding_source is None or s.education is None or s.exit_reason is None or hire > today
+            or words.class_of.get(s.work_type) != s.post_class):
         return False
-    leave = s["leave_date"]
-    if leave is None:
-        return not s["exit_reason"]
-    return leave > hire and s["exit_reason"] != ""
+    if s.leave_date is None:
+        return not s.exit_reason
+    return s.leave_date > hire and s.exit_reason != ""
 
 
 def _masked_name(name: str) -> str:
@@ -548,8 +596,8 @@ def _validate_rows(ctx: _Context, rules: _Rules, values: Columns, bad: dict[int,
     first_name: dict[str, str] = {}
     v_uscc, v_name, v_id, v_hire = values["uscc"], values["name"], values["id_number"], values["hire_date"]
     v_auth = values["authorisation"]
-    rule_fields = [(f, values[f], "" if f in _OPTIONAL else None) for f in RULE_COLUMNS]
-    optional = [(f, values[f]) for f in STATE_FIELDS if f in _OPTIONAL]
+    rule_fields = [(STATE_FIELDS.index(f), f, values[f], "" if f in _OPTIONAL else None) for f in RULE_COLUMNS]
+    optional = [(position, f, values[f]) for position, f in enumerate(STATE_FIELDS) if f in _OPTIONAL]
     state_columns: list[Sequence[Any]] = []
     for f in STATE_FIELDS:
         column = values[f]
@@ -592,23 +640,26 @@ def _validate_rows(ctx: _Context, rules: _Rules, values: Columns, bad: dict[int,
             usable = False
         # The record as it will be: codes (None: unknown); an empty optional cell is "none"
         # for a new record and keeps the value of a registered one.
-        state = dict(zip(STATE_FIELDS, row_values, strict=True))
-        if words is not common:
-            maps = words.maps
-            for f, column, blank in rule_fields:
-                word = column[i]
-                state[f] = blank if word is None else maps[f].get(word)
-        if existing is not None:
-            for f, column in optional:
-                if column[i] is None and f not in wrong:
-                    state[f] = existing.state[f]
+        state = _State._make(row_values)
+        if words is not common or existing is not None:
+            fixed = list(row_values)
+            if words is not common:
+                maps = words.maps
+                for position, f, column, blank in rule_fields:
+                    word = column[i]
+                    fixed[position] = blank if word is None else maps[f].get(word)
+            if existing is not None:
+                for position, f, column in optional:
+                    if column[i] is None and f not in wrong:
+                        fixed[position] = existing.state[position]
+            state = _State._make(fixed)
         # The format rules.
         check_hire = hire if hire is not None else dt.date.min
-        if wrong or not _format_ok(state, check_hire, today, words.rules):
+        if wrong or not _format_ok(state, check_hire, today, words):
             facts = SpellFacts(
-                situation=state["situation"], post_class=state["post_class"], work_type=state["work_type"],
-                key_post=state["key_post"], funding_source=state["funding_source"], hire_date=check_hire,
-                leave_date=state["leave_date"], exit_reason=state["exit_reason"], education=state["education"],
+                situation=state.situation, post_class=state.post_class, work_type=state.work_type,
+                key_post=state.key_post, funding_source=state.funding_source, hire_date=check_hire,
+                leave_date=state.leave_date, exit_reason=state.exit_reason, education=state.education,
             )
             for violation in check_format(facts, words.rules, today):
                 f = violation.field or "uscc"
@@ -658,8 +709,8 @@ def _check_overlaps(ctx: _Context, rows: list[_Row], raw: Columns, people: dict[
         if len(group) == 1 and not registered:
             continue
         replaced = {r.existing.pk for r in group if r.existing is not None}
-        spans = [_Span(r.hire_date, r.state["leave_date"], r, None) for r in group if r.hire_date is not None]
-        spans += [_Span(s.hire_date, s.state["leave_date"], None, s) for s in registered if s.pk not in replaced]
+        spans = [_Span(r.hire_date, r.state.leave_date, r, None) for r in group if r.hire_date is not None]
+        spans += [_Span(s.hire_date, s.state.leave_date, None, s) for s in registered if s.pk not in replaced]
         spans.sort(key=lambda span: (span.start, span.row.row if span.row is not None else 0))
         reported: set[int] = set()
         furthest = spans[0]  # of the spans so far, the one that ends last
@@ -716,10 +767,10 @@ class _Changes:
     changes as they were (``removed``) and will be (``added``). Key ``""`` is the total."""
 
     def __init__(self) -> None:
-        self.added: dict[str, _Tally] = defaultdict(_Tally)
-        self.removed: dict[str, _Tally] = defaultdict(_Tally)
+        self.added: dict[str | None, _Tally] = defaultdict(_Tally)
+        self.removed: dict[str | None, _Tally] = defaultdict(_Tally)
 
-    def add(self, start: dt.date, end: dt.date | None, post_class: str, *, removed: bool = False) -> None:
+    def add(self, start: dt.date, end: dt.date | None, post_class: str | None, *, removed: bool = False) -> None:
         target = self.removed if removed else self.added
         target[""].add(start, end)
         target[post_class].add(start, end)
@@ -747,12 +798,12 @@ def _new_record_breaches(rows: list[_Row], new: list[_Row]) -> Iterator[tuple[_R
             continue
         if old is None:
             if id(row) not in checked:
-                changes[unit.pk].add(row.hire_date, row.state["leave_date"], row.state["post_class"])
+                changes[unit.pk].add(row.hire_date, row.state.leave_date, row.state.post_class)
             continue
-        before = (old.state["leave_date"], old.state["post_class"])
-        if before != (row.state["leave_date"], row.state["post_class"]):
+        before = (old.state.leave_date, old.state.post_class)
+        if before != (row.state.leave_date, row.state.post_class):
             changes[unit.pk].add(old.hire_date, before[0], before[1], removed=True)
-            changes[unit.pk].add(old.hire_date, row.state["leave_date"], row.state["post_class"])
+            changes[unit.pk].add(old.hire_date, row.state.leave_date, row.state.post_class)
     by_day: dict[dt.date, dict[int, _Unit]] = defaultdict(dict)
     for row in new:
         assert row.unit is not None and row.hire_date is not None
@@ -763,20 +814,21 @@ def _new_record_breaches(rows: list[_Row], new: list[_Row]) -> Iterator[tuple[_R
         assert unit is not None and hire is not None
         base = contexts[hire][unit.pk]
         change = changes[unit.pk]
-        post_class = state["post_class"]
+        post_class = state.post_class
+        assert post_class is not None  # a clean row
         by_class = dict(base.current_by_class)
         by_class[post_class] = by_class.get(post_class, 0) + change.on(post_class, hire)
         at_start = dict(base.class_at_year_start)
         at_start[post_class] = at_start.get(post_class, 0) + change.on(post_class, dt.date(hire.year, 1, 1))
         context = dataclasses.replace(base, current_total=base.current_total + change.on("", hire),
                                       current_by_class=by_class, class_at_year_start=at_start)
-        facts = SpellFacts(situation=state["situation"], post_class=post_class, work_type=state["work_type"],
-                           key_post=state["key_post"], funding_source=state["funding_source"], hire_date=hire,
-                           leave_date=state["leave_date"], exit_reason=state["exit_reason"],
-                           education=state["education"])
+        facts = SpellFacts(situation=state.situation, post_class=post_class, work_type=state.work_type,
+                           key_post=state.key_post, funding_source=state.funding_source, hire_date=hire,
+                           leave_date=state.leave_date, exit_reason=state.exit_reason,
+                           education=state.education)
         for violation in check_new_hire(facts, context, row.words.rules):
             yield row, violation
-        change.add(hire, state["leave_date"], post_class)
+        change.add(hire, state.leave_date, post_class)
 
 
 def _check_register(ctx: _Context, rows: list[_Row], raw: Columns) -> None:
@@ -785,8 +837,8 @@ def _check_register(ctx: _Context, rows: list[_Row], raw: Columns) -> None:
     clean = [r for r in rows if r.usable and r.clean]
     new = [r for r in clean if r.existing is None]
     changed_kind = [r for r in clean if r.existing is not None and (
-        r.state["situation"] != r.existing.state["situation"]
-        or r.state["post_class"] != r.existing.state["post_class"])]
+        r.state.situation != r.existing.state.situation
+        or r.state.post_class != r.existing.state.post_class)]
     baselines: dict[int, UnitContext] = {}
     if changed_kind:
         by_day: dict[dt.date, dict[int, _Unit]] = defaultdict(dict)
@@ -801,14 +853,14 @@ def _check_register(ctx: _Context, rows: list[_Row], raw: Columns) -> None:
             continue
         assert row.unit is not None
         state = row.state
-        if state["key_post"] and state["key_post"] != old.state["key_post"]:
+        if state.key_post and state.key_post != old.state.key_post:
             ctx.error(row, "key_post", raw["key_post"][row.index], errors.KEY_POST_BANNED)
         found = baselines.get(row.unit.pk)
         if found is None or not found.has_baseline:
             continue
-        if state["situation"] != old.state["situation"] and state["situation"] not in found.baseline_situations:
+        if state.situation != old.state.situation and state.situation not in found.baseline_situations:
             ctx.error(row, "situation", raw["situation"][row.index], errors.SITUATION_FROZEN)
-        if state["post_class"] != old.state["post_class"] and state["post_class"] not in found.baseline_classes:
+        if state.post_class != old.state.post_class and state.post_class not in found.baseline_classes:
             ctx.error(row, "post_class", raw["post_class"][row.index], errors.POST_CLASS_FROZEN)
     for row, violation in _new_record_breaches(clean, new):
         f = violation.field or "uscc"
@@ -833,8 +885,8 @@ def _check_authorisations(ctx: _Context, new: list[_Row], raw: Columns) -> None:
         auth = found.get(row.authorisation)
         if (
             auth is None or auth.status != AuthorisationStatus.APPROVED or auth.unit_id != row.unit.pk
-            or auth.post_class != row.state["post_class"]
-            or (auth.situation and auth.situation != row.state["situation"])
+            or auth.post_class != row.state.post_class
+            or (auth.situation and auth.situation != row.state.situation)
             or auth.valid_from > row.hire_date or (auth.valid_to is not None and auth.valid_to <= row.hire_date)
             or left[auth.pk] < 1
         ):
@@ -852,17 +904,17 @@ def _flag_inventory(rows: list[_Row]) -> None:
     for row in rows:
         unit, old = row.unit, row.existing
         assert unit is not None and row.hire_date is not None
-        key_post = row.state["key_post"]
+        key_post = row.state.key_post
         if old is not None:
-            if key_post and key_post != old.state["key_post"]:
-                row.flags.append(Violation(errors.KEY_POST_BANNED, "key_post"))
+            if key_post and key_post != old.state.key_post:
+                row.flag(Violation(errors.KEY_POST_BANNED, "key_post"))
         elif unit.baseline_as_of is not None and row.hire_date > unit.baseline_as_of:
             after_baseline.append(row)
         elif key_post:
-            row.flags.append(Violation(errors.KEY_POST_BANNED, "key_post"))
+            row.flag(Violation(errors.KEY_POST_BANNED, "key_post"))
     if after_baseline:
         for row, violation in _new_record_breaches(rows, after_baseline):
-            row.flags.append(violation)
+            row.flag(violation)
 
 
 # --------------------------------------------------------------------------- plan and preview
@@ -893,12 +945,12 @@ def _plan(rows: list[_Row]) -> _Plan:
                 plan.consumed.setdefault(row.authorisation_id, []).append(row)
         else:
             old = row.existing.state
-            changed = {f: (old[f], new) for f, new in row.state.items() if old[f] != new}
-            if changed:
+            if old != row.state:
+                changed = {f: (a, b) for f, a, b in zip(STATE_FIELDS, old, row.state, strict=True) if a != b}
                 plan.updates.append((row, changed))
             else:
                 plan.unchanged += 1
-        plan.flags += len(row.flags)
+        plan.flags += len(row.flags or ())
     return plan
 
 
@@ -913,17 +965,20 @@ def _shown(field_name: str, value: Any, rules: RuleSet) -> Any:
 
 
 def _key(row: _Row) -> str:
-    return f"{row.unit.uscc if row.unit else ''} {mask_resident_id(row.id_number or '')} {row.hire_date}"
+    """A record's key as the preview shows it (the ID number masked)."""
+    number = row.id_number or ""
+    return f"{row.unit.uscc if row.unit else ''} {number[:6]}********{number[14:]} {row.hire_date}"
 
 
 def _preview(plan: _Plan) -> list[Change]:
     header = TEMPLATE.header
-    preview = [Change(row=r.row, key=_key(r), label=r.name or "", action="create") for r in plan.creates]
+    preview = [Change(r.row, _key(r), r.name or "", "create") for r in plan.creates]
     for row, changed in plan.updates:
         rules = row.words.rules
         fields = {header(f): (_shown(f, old, rules), _shown(f, new, rules)) for f, (old, new) in changed.items()}
-        preview.append(Change(row=row.row, key=_key(row), label=row.name or "", action="update", fields=fields))
-    preview.sort(key=lambda c: c.row)
+        preview.append(Change(row.row, _key(row), row.name or "", "update", fields))
+    if plan.creates and plan.updates:
+        preview.sort(key=attrgetter("row"))
     return preview
 
 
@@ -942,9 +997,9 @@ def _allocate(model: Any, count: int) -> list[int]:
     quoted = connection.ops.quote_name(table)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+            cursor.execute("SELECT array_agg(nextval(pg_get_serial_sequence(%s, 'id'))) FROM generate_series(1, %s)",
                            [quoted, count])
-            return [pk for (pk,) in cursor.fetchall()]
+            return list(cursor.fetchone()[0])
         cursor.execute(f"SELECT COALESCE(MAX(id), 0) FROM {quoted}")
         highest = cursor.fetchone()[0]
         try:
@@ -986,6 +1041,73 @@ def _update(model: Any, fields: Sequence[str], rows: Iterable[tuple[Any, ...]]) 
             cursor.executemany(sql, part)
 
 
+_CACHE_KIB = 128 * 1024
+
+
+@contextlib.contextmanager
+def _page_cache(rows: int) -> Iterator[None]:
+    """SQLite: a page cache that holds what a large import reads and writes (the default
+    2 MiB makes most index inserts a cache miss), for the import only."""
+    if connection.vendor != "sqlite" or rows < 10_000:
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA cache_size")
+        previous = int(cursor.fetchone()[0])
+        cursor.execute(f"PRAGMA cache_size = -{min(rows * 2, _CACHE_KIB)}")  # KiB
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"PRAGMA cache_size = {previous}")
+
+
+#: The SQLite row trigger of migration 0002 that refuses an inserted record overlapping another.
+_INSERT_GUARD = "spell_no_overlap_insert"
+
+
+@contextlib.contextmanager
+def _overlap_checked_above(count: int) -> Iterator[None]:
+    """SQLite: the bulk insert of new records without the per-row overlap trigger.
+
+    The trigger runs a sub-query for every inserted row, which cost a 100,000-row import
+    as much as the rest of the insert. Here it would only repeat a check already made:
+    the import has compared every new record with every registered record of the same
+    people (:func:`_check_overlaps`), reading them inside this very transaction, which holds
+    SQLite's write lock (``IMMEDIATE``) from before that read, so nothing can have been
+    written since. The trigger is dropped and re-created from its own stored definition
+    within the transaction: no other connection ever sees the table without it, and a
+    rollback (of the transaction or of a savepoint) restores it. PostgreSQL's exclusion
+    constraint stays on.
+    """
+    if connection.vendor != "sqlite" or count < 1000:
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = %s", [_INSERT_GUARD])
+        found = cursor.fetchone()
+        if found is not None:
+            cursor.execute(f"DROP TRIGGER {_INSERT_GUARD}")
+    yield  # on an error the transaction rolls back, the DROP with it
+    if found is not None:
+        with connection.cursor() as cursor:
+            cursor.execute(found[0])
+
+
+@contextlib.contextmanager
+def _no_cyclic_gc() -> Iterator[None]:
+    """No cyclic garbage collection during an import: it makes hundreds of thousands of
+    objects, none in a cycle, and each full collection would walk all of them (reference
+    counting still frees everything as usual)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 class _Conflict(Exception):
     """The database changed under the import (an authorisation used up meanwhile)."""
 
@@ -995,16 +1117,38 @@ _PERSON_FIELDS = ("id", "id_number", "name", "sex", "birth_date", "education", "
                   "unit")
 
 
+class _DbValues:
+    """Database values of dates and amounts, adapted once per distinct value."""
+
+    def __init__(self) -> None:
+        ops = connection.ops
+        self._date = ops.adapt_datefield_value
+        self._amount = ops.adapt_decimalfield_value
+        self._cache: dict[Any, Any] = {None: None}
+
+    def column(self, values: list[Any]) -> list[Any]:
+        cache = self._cache
+        for value in set(values).difference(cache):
+            cache[value] = self._date(value) if isinstance(value, dt.date) else self._amount(value, 12, 2)
+        return [cache[value] for value in values]
+
+    def rows(self, rows: list[_Row], size: int = 5000) -> Iterator[tuple[_Row, Any, tuple[Any, ...]]]:
+        """``(row, hire date, state)`` as database values, converted column by column in
+        batches (so that the converted copy never holds the whole file)."""
+        for start in range(0, len(rows), size):
+            part = rows[start:start + size]
+            columns: list[Any] = [list(column) for column in zip(*(r.state for r in part), strict=True)]
+            for position in _CONVERTED:
+                columns[position] = self.column(columns[position])
+            yield from zip(part, self.column([r.hire_date for r in part]), zip(*columns, strict=True), strict=True)
+
+
+_CONVERTED = tuple(STATE_FIELDS.index(f) for f in ("leave_date", "contract_end", "monthly_cost"))
+
+
 def _write(ctx: _Context, plan: _Plan, result: ImportResult, report: Callable[[int], None]) -> None:
     """Apply the plan in the caller's transaction, then the audit rows."""
-    ops = connection.ops
-    date_value = ops.adapt_datefield_value
-
-    def db_state(state: dict[str, Any]) -> tuple[Any, ...]:
-        # Dates, and amounts as text on SQLite (DecimalField's storage); others as they are.
-        return tuple(date_value(v) if isinstance(v, dt.date) else ops.adapt_decimalfield_value(v, 12, 2)
-                     if isinstance(v, Decimal) else v for v in state.values())
-
+    db = _DbValues()
     # 1. Hire authorisations: lock, check that the places are still there, consume them.
     used: dict[int, tuple[int, int]] = {}
     if plan.consumed:
@@ -1019,41 +1163,35 @@ def _write(ctx: _Context, plan: _Plan, result: ImportResult, report: Callable[[i
     people = list(plan.new_people.items())
     person_pk = {number: pk for pk, (number, _row) in zip(_allocate(Person, len(people)), people, strict=True)}
     education = frozenset(Education.values)
-
-    def person_rows() -> Iterator[tuple[Any, ...]]:
-        for number, row in people:
-            unit = row.unit
-            birth = _birth(number[6:14])
-            assert unit is not None and birth is not None
-            yield (person_pk[number], number, row.name, "M" if int(number[16]) % 2 else "F", date_value(birth),
-                   row.state["education"] if row.state["education"] in education else "", unit.jurisdiction_id,
-                   unit.jurisdiction_path, unit.pk)
-
-    _insert(Person, _PERSON_FIELDS, person_rows())
+    births = db.column([_birth(number[6:14]) for number, _row in people])
+    _insert(Person, _PERSON_FIELDS, (
+        (person_pk[number], number, row.name, "M" if int(number[16]) % 2 else "F", birth,
+         row.state.education if row.state.education in education else "", row.unit.jurisdiction_id,
+         row.unit.jurisdiction_path, row.unit.pk)
+        for (number, row), birth in zip(people, births, strict=True) if row.unit is not None
+    ))
     # 3. Changed records; the ones that end earlier first, so that the overlap guard of the
     #    database never sees an extended record meet one that is not yet shortened.
     def shrinks(item: tuple[_Row, dict[str, tuple[Any, Any]]]) -> bool:
         old, new = item[1].get("leave_date", (None, None))
         return new is not None and (old is None or new < old)
 
-    ordered = sorted(plan.updates, key=lambda item: not shrinks(item))
-    _update(Spell, STATE_FIELDS, ((*db_state(row.state), row.existing.pk) for row, _c in ordered if row.existing))
+    ordered = [row for row, _c in sorted(plan.updates, key=lambda item: not shrinks(item))]
+    _update(Spell, STATE_FIELDS, ((*values, row.existing.pk) for row, _hire, values in db.rows(ordered)
+                                  if row.existing is not None))
     # 4. New records.
-    source = SpellSource.REGISTER.value if ctx.mode == REGISTER else SpellSource.INVENTORY.value
-    for pk, row in zip(_allocate(Spell, len(plan.creates)), plan.creates, strict=True):
+    creates = plan.creates
+    for pk, row in zip(_allocate(Spell, len(creates)), creates, strict=True):
         row.pk = pk
-    for row, _changed in plan.updates:
+    for row in ordered:
         row.pk = row.existing.pk if row.existing is not None else None
-
-    def spell_rows() -> Iterator[tuple[Any, ...]]:
-        for row in plan.creates:
-            unit = row.unit
-            assert unit is not None and row.hire_date is not None
-            person = row.person.pk if row.person is not None else person_pk[row.id_number or ""]
-            yield (row.pk, person, unit.pk, unit.jurisdiction_path, date_value(row.hire_date), row.authorisation_id,
-                   source, *db_state(row.state))
-
-    _insert(Spell, _SPELL_FIELDS, spell_rows())
+    source = SpellSource.REGISTER.value if ctx.mode == REGISTER else SpellSource.INVENTORY.value
+    with _overlap_checked_above(len(creates)):
+        _insert(Spell, _SPELL_FIELDS, (
+            (row.pk, row.person.pk if row.person is not None else person_pk[row.id_number or ""], row.unit.pk,
+             row.unit.jurisdiction_path, hire, row.authorisation_id, source, *values)
+            for row, hire, values in db.rows(creates) if row.unit is not None
+        ))
     report(result.rows // 4)
     # 5. Policy flags (inventory mode).
     flags = [
@@ -1061,11 +1199,11 @@ def _write(ctx: _Context, plan: _Plan, result: ImportResult, report: Callable[[i
                    jurisdiction_path=row.unit.jurisdiction_path, code=violation.code,
                    params=audit.jsonable(violation.params), raised_on=ctx.today)
         for row in [*plan.creates, *(r for r, _c in plan.updates)] if row.unit is not None
-        for violation in row.flags
+        for violation in row.flags or ()
     ]
     PolicyFlag.objects.bulk_create(flags, batch_size=2000)
     # 6. Audit: the import, the authorisations used, one event per created or updated record.
-    entries = _audit_entries(ctx, plan, used, person_pk, result)
+    entries = _audit_entries(ctx, plan, used, result)
     step = 10_000 * (result.rows - result.rows // 4) // max(len(plan.creates) + len(plan.updates), 1)
 
     def reported() -> Iterator[audit.Entry]:
@@ -1077,14 +1215,27 @@ def _write(ctx: _Context, plan: _Plan, result: ImportResult, report: Callable[[i
     audit.record_many(ctx.actor, reported())
 
 
-def _audit_entries(ctx: _Context, plan: _Plan, used: dict[int, tuple[int, int]], person_pk: dict[str, int],
-                   result: ImportResult) -> Iterator[audit.Entry]:
-    """Cheap entries: plain strings and numbers (a 100,000-row import writes 100,001)."""
-    sha = result.sha256
+def _audit_entries(ctx: _Context, plan: _Plan, used: dict[int, tuple[int, int]], result: ImportResult
+                   ) -> Iterator[audit.Entry]:
+    """The audit events of an import, in chain order.
+
+    1. ``roster.import``: file name and SHA-256, mode, import date, counts (rows, created,
+       updated, unchanged, people created, flags raised).
+    2. ``authorisation.use`` per hire authorisation consumed: ``used`` before and after, and
+       the records that used it.
+    3. ``spell.import_create`` per created record, right after the import's event: the record
+       (``object_id``) and who, where, since when (``object_repr``: name · unit · hire date).
+       Its values are the record's own (later changes are audited with before and after);
+       they are not repeated in the event, because the audit chain's per-event cost is
+       mostly its JSON payload and a 100,000-row inventory writes 100,001 events
+       (``docs/benchmarks.md``).
+    4. ``spell.import_update`` per changed record: the key (unit, masked ID number, hire
+       date) and the changed fields, before and after.
+    """
     yield audit.Entry(
         action="roster.import", scope_path=ctx.scope.path, object_type="staffing.spell",
         object_repr=result.filename[:255],
-        after={"file": result.filename, "sha256": sha, "mode": ctx.mode, "on": ctx.today.isoformat(),
+        after={"file": result.filename, "sha256": result.sha256, "mode": ctx.mode, "on": ctx.today.isoformat(),
                **result.counts(), "people_created": len(plan.new_people), "flags": plan.flags},
     )
     for pk, (before, after) in used.items():
@@ -1092,42 +1243,24 @@ def _audit_entries(ctx: _Context, plan: _Plan, used: dict[int, tuple[int, int]],
         assert first.unit is not None
         yield audit.Entry("authorisation.use", first.unit.jurisdiction_path, "staffing.hireauthorisation", str(pk),
                           first.authorisation or "", {"used": before},
-                          {"used": after, "spells": [r.pk for r in plan.consumed[pk]], "file": sha})
+                          {"used": after, "spells": [r.pk for r in plan.consumed[pk]]})
     Entry = audit.Entry
     for row in plan.creates:
-        unit, state = row.unit, row.state
-        assert unit is not None and row.hire_date is not None
-        number = row.id_number or ""
-        values: dict[str, Any] = {
-            "unit": unit.uscc, "person": number[:6] + "********" + number[14:], "name": row.name,
-            "hire_date": row.hire_date.isoformat(), "situation": state["situation"],
-            "post_class": state["post_class"], "work_type": state["work_type"], "file": sha,
-        }
-        leave = state["leave_date"]
-        if leave is not None:
-            values["leave_date"] = leave.isoformat()
-            values["exit_reason"] = state["exit_reason"]
-        if state["key_post"]:
-            values["key_post"] = state["key_post"]
-        if row.authorisation_id is not None:
-            values["authorisation"] = row.authorisation
-        if row.person is None:
-            values["new_person"] = person_pk[number]
-        if row.flags:
-            values["flags"] = [v.code for v in row.flags]
+        unit = row.unit
+        assert unit is not None
         yield Entry("spell.import_create", unit.jurisdiction_path, "staffing.spell", str(row.pk),
-                    f"{row.name} · {unit.name}"[:255], None, values)
+                    f"{row.name} · {unit.name} · {row.hire_date}"[:255])
     for row, changed in plan.updates:
         unit, existing = row.unit, row.existing
         assert unit is not None and existing is not None and row.hire_date is not None
         key = {"unit": unit.uscc, "person": mask_resident_id(row.id_number or ""),
                "hire_date": row.hire_date.isoformat()}
-        after_values: dict[str, Any] = {**key, **{f: new for f, (_old, new) in changed.items()}, "file": sha}
+        after_values: dict[str, Any] = {**key, **{f: new for f, (_old, new) in changed.items()}}
         if row.flags:
             after_values["flags"] = [v.code for v in row.flags]
         yield Entry("spell.import_update", unit.jurisdiction_path, "staffing.spell", str(existing.pk),
-                    f"{row.name} · {unit.name}"[:255], {**key, **{f: old for f, (old, _new) in changed.items()}},
-                    after_values)
+                    f"{row.name} · {unit.name} · {row.hire_date}"[:255],
+                    {**key, **{f: old for f, (old, _new) in changed.items()}}, after_values)
 
 
 # --------------------------------------------------------------------------- entry point
@@ -1152,17 +1285,24 @@ def import_roster(
     require(actor, PERMISSION[mode])
     ctx = _Context(actor, mode, today or timezone.localdate())
     result = ImportResult(kind="roster", filename=filename, sha256=sha256_hex(data), dry_run=dry_run)
-    tell = progress or (lambda phase, done, total: None)
+    with _no_cyclic_gc():
+        _import(ctx, result, data, progress or (lambda phase, done, total: None))
+    result.errors = sorted(ctx.errors, key=TEMPLATE.order_key())
+    return result
+
+
+def _import(ctx: _Context, result: ImportResult, data: bytes, tell: Progress) -> None:
+    """Read, check and (unless a dry run) write; the errors go to ``ctx.errors``."""
     tell("read", 0, 1)
     try:
-        table = read_table(data, filename)
+        table = read_table(data, result.filename)
     except BianzhiError as exc:
-        result.errors = exc.errors
-        return result
+        ctx.errors.extend(exc.errors)
+        return
     header_errors = TEMPLATE.header_errors(table)
     if header_errors:
-        result.errors = sorted(header_errors, key=TEMPLATE.order_key())
-        return result
+        ctx.errors.extend(header_errors)
+        return
     count = result.rows = len(table.rows)
     tell("read", 1, 1)
     numbers = [row for row, _cells in table.rows]
@@ -1174,22 +1314,23 @@ def import_roster(
     def run() -> None:
         rules = _Rules()
         units = _lookup_units(ctx, rules, (c for c in values["uscc"] if c is not None))
-        people, spells = _lookup_people(sorted({n for n in values["id_number"] if n is not None}))
+        people, spells = _lookup_people([n for n in dict.fromkeys(values["id_number"]) if n is not None])
         rows = _validate_rows(ctx, rules, values, bad, raw, numbers, units, people, spells)
         values.clear()
         tell("validate", count * 2 // 3, count)
         _check_overlaps(ctx, rows, raw, people, spells)
-        if mode == REGISTER:
+        if ctx.mode == REGISTER:
             _check_register(ctx, rows, raw)
         elif not ctx.errors:
             _flag_inventory(rows)
         tell("validate", count, count)
         if ctx.errors:
             return
+        raw.clear()  # the file's cells: only error reports needed them
         plan = _plan(rows)
         result.created, result.updated, result.unchanged = len(plan.creates), len(plan.updates), plan.unchanged
         result.preview = _preview(plan)
-        if not dry_run:
+        if not result.dry_run:
             written = [0]
 
             def report(step: int) -> None:
@@ -1200,16 +1341,14 @@ def import_roster(
             _write(ctx, plan, result, report)
             tell("write", count, count)
 
-    if dry_run:
+    if result.dry_run:
         run()
-    else:
-        try:
-            with transaction.atomic():
-                run()
-        except (_Conflict, IntegrityError, InternalError):
-            # A concurrent change (an authorisation used, a record or person added meanwhile).
-            result.created = result.updated = result.unchanged = 0
-            result.preview = []
-            ctx.errors.append(ErrorDetail(IMPORT_CONFLICT))
-    result.errors = sorted(ctx.errors, key=TEMPLATE.order_key())
-    return result
+        return
+    try:
+        with transaction.atomic(), _page_cache(count):
+            run()
+    except (_Conflict, IntegrityError, InternalError):
+        # A concurrent change (an authorisation used, a record or person added meanwhile).
+        result.created = result.updated = result.unchanged = 0
+        result.preview = []
+        ctx.errors.append(ErrorDetail(IMPORT_CONFLICT))

@@ -47,11 +47,11 @@ def rules_load(*, actor: Any = None, path: Path = RULES_FILE) -> dict[str, int]:
     for table, rows in data["tables"].items():
         for sort, row in enumerate(rows):
             fields = {"name": row["name"], "parent_code": row.get("parent", ""), "policy": row.get("policy", ""),
-                      "value": str(row.get("value", "")), "sort": sort, "source_document": source}
+                      "value": str(row.get("value", "")), "sort": sort, "source_document": source,
+                      "valid_from": valid_from}
             item = existing.get((table, row["code"]))
             if item is None:
-                RuleItem.objects.create(table=table, code=row["code"], valid_from=valid_from, jurisdiction_path="",
-                                        **fields)
+                RuleItem.objects.create(table=table, code=row["code"], jurisdiction_path="", **fields)
                 created += 1
             elif any(getattr(item, k) != v for k, v in fields.items()):
                 for k, v in fields.items():
