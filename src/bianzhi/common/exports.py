@@ -60,6 +60,13 @@ def workbook_bytes(title: str, columns: Sequence[Column], rows: Iterable[Sequenc
     return buffer.getvalue()
 
 
+def exported_on(actor: Any) -> str:
+    """The subtitle of an exported list: who exported it and when."""
+    from django.utils.translation import gettext
+
+    return gettext("Exported on %(date)s by %(user)s") % {"date": timezone.localdate().isoformat(), "user": str(actor)}
+
+
 def xlsx_response(filename: str, title: str, columns: Sequence[Column], rows: Iterable[Sequence[Any]],
                   subtitle: str = "") -> HttpResponse:
     content = workbook_bytes(title, columns, rows, subtitle=subtitle)

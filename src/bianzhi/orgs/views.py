@@ -13,15 +13,13 @@ import datetime as dt
 import hashlib
 import io
 import os
-import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, cast
 from urllib.parse import quote
 
 from django import forms
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Case, Count, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value, When
@@ -37,11 +35,13 @@ from django.views.decorators.http import require_http_methods
 from bianzhi.accounts.permissions import can, require
 from bianzhi.common.errors import BianzhiError
 from bianzhi.common.exports import XLSX_MIME, Column, xlsx_response
-from bianzhi.common.forms import add_service_errors
+from bianzhi.common.exports import exported_on as _exported_on
+from bianzhi.common.forms import call_service as _call
 from bianzhi.common.listing import Listing
 from bianzhi.common.scoping import scope_of
 from bianzhi.common.selectors import audit_events_in_scope
 from bianzhi.common.tabular import ImportResult, sha256_hex
+from bianzhi.common.uploads import UploadStore
 from bianzhi.divisions.selectors import divisions_in_scope
 
 from . import selectors, services
@@ -100,21 +100,6 @@ def _visible_name(unit: Unit | None, actor: Any) -> str:
 
 def _crumbs(*items: tuple[str, str | None]) -> list[tuple[str, str | None]]:
     return list(items)
-
-
-def _exported_on(actor: Any) -> str:
-    return _("Exported on %(date)s by %(user)s") % {"date": _today().isoformat(), "user": str(actor)}
-
-
-def _call(
-    form: Any, service: Callable[..., Any], field_map: dict[str, str] | None = None, **kwargs: Any
-) -> Any:
-    """Call a service; its violations go onto the form (next to their fields) and ``None`` is returned."""
-    try:
-        return service(**kwargs)
-    except BianzhiError as exc:
-        add_service_errors(form, exc, field_map)
-        return None
 
 
 def _with_establishment(qs: QuerySet[Unit], as_of: dt.date) -> QuerySet[Unit]:
@@ -886,37 +871,19 @@ def person_new(request: HttpRequest) -> HttpResponse:
 IMPORT_SESSION_KEY = "orgs.unit_import"
 IMPORT_DONE_KEY = "orgs.unit_import_done"
 IMPORT_MAX_BYTES = 50 * 1024 * 1024
-IMPORT_KEEP_SECONDS = 24 * 3600
 
 
-def _upload_dir() -> Path:
-    path = Path(settings.DATA_DIR) / "uploads" / "unit-import"
-    path.mkdir(parents=True, exist_ok=True, mode=0o700)
-    return path
+UNIT_UPLOADS = UploadStore("unit-import")
 
 
 def _upload_path(request: HttpRequest, sha256: str) -> Path:
-    # The name is built from the user's id and the content hash only: nothing the user typed.
-    return _upload_dir() / f"{int(cast(Any, request.user).pk)}-{sha256}.upload"
+    return UNIT_UPLOADS.path(int(cast(Any, request.user).pk), sha256)
 
 
 def _store_upload(request: HttpRequest, data: bytes, filename: str) -> str:
     """Keep the uploaded bytes until the user confirms (or for a day); the session names them."""
     sha256 = sha256_hex(data)
-    folder = _upload_dir()
-    cutoff = time.time() - IMPORT_KEEP_SECONDS
-    for old in folder.glob("*.upload"):
-        try:
-            if old.stat().st_mtime < cutoff:
-                old.unlink()
-        except OSError:
-            pass
-    path = _upload_path(request, sha256)
-    temp = path.with_suffix(f".{os.getpid()}.tmp")
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(data)
-    os.replace(temp, path)
+    UNIT_UPLOADS.store(int(cast(Any, request.user).pk), sha256, data)
     request.session[IMPORT_SESSION_KEY] = {"sha256": sha256, "filename": filename}
     return sha256
 

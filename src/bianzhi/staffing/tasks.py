@@ -18,7 +18,6 @@ import contextlib
 import datetime as dt
 import io
 import json
-import os
 import re
 import time
 import uuid
@@ -26,7 +25,6 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from django.conf import settings
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -36,13 +34,13 @@ from bianzhi.common.context import request_context
 from bianzhi.common.errors import BianzhiError
 from bianzhi.common.exports import Column, workbook_bytes
 from bianzhi.common.tabular import ImportResult, sha256_hex
+from bianzhi.common.uploads import UploadStore, write_atomic
 
 #: Above this many data rows an upload is checked and imported in the background.
 BACKGROUND_ROWS = 2000
 #: The report kept in the job file: this many errors and changes (the workbook has every error).
 KEEP_ERRORS = 500
 KEEP_PREVIEW = 200
-KEEP_SECONDS = 24 * 3600
 
 QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"
 _JOB_ID = re.compile(r"^[0-9a-f]{32}$")
@@ -100,36 +98,21 @@ def template_columns() -> list[tuple[str, str, bool]]:
 # --------------------------------------------------------------------------- files
 
 
+ROSTER_UPLOADS = UploadStore("roster-import")
+
+
 def _folder() -> Path:
-    path = Path(settings.DATA_DIR) / "uploads" / "roster-import"
-    path.mkdir(parents=True, exist_ok=True, mode=0o700)
-    return path
+    return ROSTER_UPLOADS.folder()
 
 
 def upload_path(user_id: int, sha256: str) -> Path:
     # Built from the user's id and the content hash only: nothing the user typed.
-    return _folder() / f"{int(user_id)}-{sha256}.upload"
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    temp = path.with_name(f"{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(data)
-    os.replace(temp, path)
+    return ROSTER_UPLOADS.path(user_id, sha256)
 
 
 def store_upload(user_id: int, sha256: str, data: bytes) -> Path:
     """Keep the uploaded bytes until the user confirms (or for a day); older files are removed."""
-    folder = _folder()
-    cutoff = time.time() - KEEP_SECONDS
-    for old in folder.iterdir():
-        with contextlib.suppress(OSError):
-            if old.is_file() and old.stat().st_mtime < cutoff:
-                old.unlink()
-    path = upload_path(user_id, sha256)
-    _write_atomic(path, data)
-    return path
+    return ROSTER_UPLOADS.store(user_id, sha256, data)
 
 
 def job_path(job: str) -> Path:
@@ -153,7 +136,7 @@ def job_update(job: str, /, **changes: Any) -> dict[str, Any]:
     state = job_load(job) or {}
     state.update(changes)
     state["updated_at"] = timezone.now().isoformat()
-    _write_atomic(job_path(job), json.dumps(state, ensure_ascii=False, default=str).encode("utf-8"))
+    write_atomic(job_path(job), json.dumps(state, ensure_ascii=False, default=str).encode("utf-8"))
     return state
 
 
@@ -292,7 +275,7 @@ def start_job(request: HttpRequest, *, sha256: str, filename: str, mode: str, dr
     )
     result = run_roster_import.enqueue(job)
     # A file of its own: the worker may be rewriting the job file already.
-    _write_atomic(_task_id_path(job), result.id.encode("utf-8"))
+    write_atomic(_task_id_path(job), result.id.encode("utf-8"))
     return job
 
 
@@ -340,7 +323,7 @@ def run_roster_import(job: str) -> dict[str, Any]:
                 actor, data, state["filename"], state["mode"], dry_run=state["dry_run"], progress=progress
             )
         if result.errors:
-            _write_atomic(report_path(job), report_workbook(result))
+            write_atomic(report_path(job), report_workbook(result))
         report = result_report(result, state["mode"])
         if result.committed:
             with contextlib.suppress(OSError):

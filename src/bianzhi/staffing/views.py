@@ -16,7 +16,7 @@ import hashlib
 import io
 import os
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, cast
 from urllib.parse import quote
@@ -36,7 +36,8 @@ from django.views.decorators.http import require_http_methods
 from bianzhi.accounts.permissions import can, require
 from bianzhi.common.errors import BianzhiError, message_for
 from bianzhi.common.exports import XLSX_MIME, Column, xlsx_response
-from bianzhi.common.forms import add_service_errors
+from bianzhi.common.exports import exported_on as _exported_on
+from bianzhi.common.forms import call_service as _call
 from bianzhi.common.listing import Listing
 from bianzhi.common.scoping import scope_of, scoped
 from bianzhi.common.selectors import audit_events_in_scope
@@ -91,21 +92,6 @@ def _today() -> dt.date:
 
 def _crumbs(*items: tuple[str, str | None]) -> list[tuple[str, str | None]]:
     return [(_("Non-establishment staff"), None), *items]
-
-
-def _exported_on(actor: Any) -> str:
-    return _("Exported on %(date)s by %(user)s") % {"date": _today().isoformat(), "user": str(actor)}
-
-
-def _call(
-    form: Any, service: Callable[..., Any], field_map: dict[str, str] | None = None, **kwargs: Any
-) -> Any:
-    """Call a service; its violations go onto the form (next to their fields) and ``None`` is returned."""
-    try:
-        return service(**kwargs)
-    except BianzhiError as exc:
-        add_service_errors(form, exc, field_map)
-        return None
 
 
 def _path(actor: Any) -> str:
