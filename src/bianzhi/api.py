@@ -165,12 +165,14 @@ def _register_routers() -> None:
     from bianzhi.divisions.api import router as divisions_router
     from bianzhi.orgs.api import router as orgs_router
     from bianzhi.staffing.api import router as staffing_router
+    from bianzhi.workflow.api import router as workflow_router
 
     api.add_router("/", accounts_router)
     api.add_router("/divisions", divisions_router)
     api.add_router("/", orgs_router)
     api.add_router("/audit", audit_router)
     api.add_router("/staffing", staffing_router)
+    api.add_router("/", workflow_router)
 
 
 _register_routers()

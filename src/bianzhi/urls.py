@@ -8,5 +8,6 @@ urlpatterns = [
     path("divisions/", include("bianzhi.divisions.urls")),
     path("orgs/", include("bianzhi.orgs.urls")),
     path("staffing/", include("bianzhi.staffing.urls")),
+    path("approvals/", include("bianzhi.workflow.urls")),
     path("", include("bianzhi.common.urls")),
 ]

@@ -105,7 +105,24 @@ def _yuexiu_staffing(world, person, yuexiu_admin) -> dict:
     tasks.job_update(job, job=job, user=yuexiu_admin.pk, sha256="0" * 64, filename="越秀花名册.xlsx",
                      mode="inventory", dry_run=True, state=tasks.RUNNING, phase="validate", done=1, total=2)
     tasks.report_path(job).write_bytes(b"")
-    return {"spell": spell, "baseline": baseline, "bulk": operation, "rule": rule, "job": job}
+    case, attachment, notification = _yuexiu_case(world)
+    return {"spell": spell, "baseline": baseline, "bulk": operation, "rule": rule, "job": job, "case": case,
+            "attachment": attachment, "notification": notification}
+
+
+def _yuexiu_case(world):
+    """A 越秀区 cap change application with an attachment, and the notice it sent."""
+    from bianzhi.workflow import services as wf
+    from bianzhi.workflow.models import Notification
+
+    wf.processes_load()
+    make_user("yx_finance", "finance_reviewer", "440104")
+    case = wf.case_submit(actor=world.users.yuexiu_reviewer, kind="cap_change",
+                          data={"unit": world.yuexiu_unit.pk, "post_class": "", "cap": 3, "reason": "越秀探测"},
+                          uploads=[wf.Upload("越秀附件.pdf", b"%PDF-1.4 yuexiu")])
+    notification = Notification.objects.filter(case=case).first()
+    assert notification is not None
+    return case, case.attachments.get(), notification
 
 
 def _no_markers(text: str, markers: list[str], where: str) -> None:
@@ -208,6 +225,27 @@ ROUTES = {
     "staffing:roster_import_job": ("object", "job", ["GET"]),
     "staffing:roster_import_job_status": ("object", "job", ["GET"]),
     "staffing:roster_import_job_report": ("object", "job", ["GET"]),
+    # approvals
+    "api:case_list": "list", "api:case_inbox": "list", "api:case_mine": "list",
+    "api:case_get": ("object", "case", ["GET"]), "api:case_act": ("object", "case", ["POST"]),
+    "api:case_withdraw": ("object", "case", ["POST"]), "api:case_resubmit": ("object", "case", ["POST"]),
+    "api:case_submit_hire": ("create", {"unit": "UNIT", "situation": "coordinator",
+                                        "post_class": "enforcement_auxiliary", "work_type": "urban_management",
+                                        "quantity": 1, "post_names": ["探测"], "funding_source": "fiscal",
+                                        "reason": "探测"}, "th_reviewer"),
+    "api:case_submit_cap_change": ("create", {"unit": "UNIT", "cap": 9, "reason": "探测"}, "th_reviewer"),
+    "api:process_list": "list",
+    "api:process_define": ("create", {"code": "hire", "jurisdiction": "440104", "source_document": "探测",
+                                      "definition": {"stages": [{"name": "探测", "steps": []}]}}),
+    "api:notification_list": "list", "api:notification_read": ("own", {"ids": "NOTIFICATION"}),
+    "workflow:inbox": "page", "workflow:done": "page", "workflow:mine": "page", "workflow:case_list": "list",
+    "workflow:case_detail": ("object", "case", ["GET"]), "workflow:case_act": ("object", "case", ["POST"]),
+    "workflow:case_withdraw": ("object", "case", ["POST"]), "workflow:case_revise": ("object", "case", ["GET", "POST"]),
+    "workflow:case_pdf": ("object", "case", ["GET"]), "workflow:attachment": ("object", "attachment", ["GET"]),
+    "workflow:apply_hire": ("page-as", "th_reviewer"), "workflow:apply_cap": ("page-as", "th_reviewer"), "workflow:notifications": "page",
+    "workflow:process_list": "page",
+    # acts only on the caller's own jurisdiction (the code names a process, not an object)
+    "workflow:process_edit": "page",
 }
 
 
@@ -224,6 +262,8 @@ def _object_url(pattern: str, key: str, yx: dict) -> str:
         "bulk": {"<int:id>": yx["bulk"].pk, "<int:pk>": yx["bulk"].pk},
         "rule": {"<int:id>": yx["rule"].pk, "<int:pk>": yx["rule"].pk},
         "job": {"<str:job>": yx["job"]},
+        "case": {"<int:id>": yx["case"].pk, "<int:pk>": yx["case"].pk},
+        "attachment": {"<int:pk>": yx["case"].pk, "<int:attachment_id>": yx["attachment"].pk},
     }[key]
     url = "/" + pattern
     for placeholder, value in values.items():
@@ -247,11 +287,15 @@ def test_every_route_hides_yuexiu_from_a_tianhe_user(world, yuexiu):
         url = "/" + pattern
         if kind == "skip-auth":
             continue
-        if kind in ("list", "page"):
+        if kind in ("list", "page") or kind[0] == "page-as":
             if "<" in pattern:
                 continue
+            prober = client
+            if kind[0] == "page-as":  # a page the administrator may not use: probe as a user who may
+                prober = Client()
+                prober.force_login(getattr(world.users, {"th_reviewer": "tianhe_reviewer"}[kind[1]]))
             for suffix in ("", "?export=xlsx") if kind == "list" else ("",):
-                response = client.get(url + suffix, {"date": "2022-01-01"} if "as-of" in url else None)
+                response = prober.get(url + suffix, {"date": "2022-01-01"} if "as-of" in url else None)
                 assert response.status_code in (200, 302), f"{name} {url}{suffix} → {response.status_code}"
                 _no_markers(_body_text(response), markers, f"{name} {url}{suffix}")
                 probed += 1
@@ -268,12 +312,21 @@ def test_every_route_hides_yuexiu_from_a_tianhe_user(world, yuexiu):
                     is_api = url.startswith("/api/")
                     body = {"name": "探测", "on": "2022-01-01", "code": "440104901", "active": "0",
                             "leave_date": "2022-01-01", "exit_reason": "resigned", "document_ref": "探测",
-                            "valid_to": "2022-01-01", "town": "440104001", "valid_from": "2022-01-01"}
+                            "valid_to": "2022-01-01", "town": "440104001", "valid_from": "2022-01-01",
+                            "step": "establishment", "action": "approve", "opinion": "探测"}
                     response = (client.post(url, data=json.dumps(body), content_type="application/json")
                                 if is_api else client.post(url, body))
                 assert response.status_code == 404, f"{name} {method} {url} → {response.status_code}"
                 _no_markers(_body_text(response), markers, f"{name} {method} {url}")
                 probed += 1
+        elif kind[0] == "own":
+            payload = {k: ([yuexiu["notification"].pk] if v == "NOTIFICATION" else v) for k, v in kind[1].items()}
+            response = client.post(url, data=json.dumps(payload), content_type="application/json")
+            assert response.status_code == 200, f"{name} POST {url} → {response.status_code}"
+            _no_markers(_body_text(response), markers, f"{name} POST {url}")
+            yuexiu["notification"].refresh_from_db()
+            assert yuexiu["notification"].read_at is None
+            probed += 1
         elif kind[0] == "create":
             substitutes = {"UNIT": yuexiu["unit"].pk, "SPELL": yuexiu["spell"].pk}
             payload = {k: (substitutes[v] if isinstance(v, str) and v in substitutes
@@ -283,11 +336,17 @@ def test_every_route_hides_yuexiu_from_a_tianhe_user(world, yuexiu):
                 from bianzhi.common.codes import make_uscc
 
                 payload["uscc"] = make_uscc("11", "440104", "PRBE0001")
-            before = (Person.objects.count(),)
-            response = client.post(url, data=json.dumps(payload), content_type="application/json")
+            from bianzhi.workflow.models import Case, ProcessDefinition
+
+            before = (Person.objects.count(), Case.objects.count(), ProcessDefinition.objects.count())
+            prober = client
+            if len(kind) > 2:  # a route the administrator may not use: probe as a user who may
+                prober = Client()
+                prober.force_login(getattr(world.users, {"th_reviewer": "tianhe_reviewer"}[kind[2]]))
+            response = prober.post(url, data=json.dumps(payload), content_type="application/json")
             assert response.status_code in (404, 422), f"{name} POST {url} → {response.status_code}"
             _no_markers(_body_text(response), markers, f"{name} POST {url}")
-            assert (Person.objects.count(),) == before
+            assert (Person.objects.count(), Case.objects.count(), ProcessDefinition.objects.count()) == before
             probed += 1
     assert probed >= 50
 

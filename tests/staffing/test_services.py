@@ -415,7 +415,7 @@ def test_authorisation_numbers_and_audit(w):
     assert AuditEvent.objects.get(action="authorisation.create", object_id=str(first.pk)).after == {
         "number": "YG-440106-2021-00001", "unit": w.tianhe_unit.uscc, "post_class": "general_auxiliary",
         "situation": "dispatched", "quantity": 3, "valid_from": "2021-01-01", "valid_to": "2022-01-01",
-        "document_ref": "天编〔2021〕3号"}
+        "document_ref": "天编〔2021〕3号", "case": None}
 
 
 def test_authorisation_errors(w):
@@ -577,7 +577,7 @@ def test_cap_set_errors_and_audit(w):
     event = last_event("cap.set")
     assert event.object_id == str(change.pk) and event.after == {
         "unit": w.tianhe_unit.uscc, "post_class": "logistics", "cap": 7, "valid_from": TODAY.isoformat(),
-        "document_ref": "天编〔2022〕9号", "is_exception": False}
+        "document_ref": "天编〔2022〕9号", "is_exception": False, "case": None}
 
 
 # =========================================================================== `bianzhi baseline take`
@@ -627,7 +627,7 @@ def test_baseline_command_exit_codes(w):
     assert last_event("baseline.retake").actor == w.users.tianhe_reviewer
 
 
-# =========================================================================== concurrency (PostgreSQL)
+# =========================================================================== concurrency (both databases)
 
 
 def _race(*calls):
@@ -656,16 +656,9 @@ def _race(*calls):
     return results, codes
 
 
-def _needs_row_locks():
-    from django.db import connection
-
-    if connection.vendor != "postgresql":
-        pytest.skip("SQLite serialises writers with one database lock; the row-lock race needs PostgreSQL")
-
-
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_hires_never_over_consume_an_authorisation(stock):
-    _needs_row_locks()
+
     w = stock
     services.cap_set(actor=w.users.tianhe_reviewer, unit_id=w.tianhe_unit.pk, cap=9, valid_from=D(2021, 1, 1))
     services.cap_set(actor=w.users.tianhe_reviewer, unit_id=w.tianhe_unit.pk, cap=9, valid_from=D(2021, 1, 1),
@@ -678,7 +671,7 @@ def test_concurrent_hires_never_over_consume_an_authorisation(stock):
 
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_hires_never_pass_a_cap_together(stock):
-    _needs_row_locks()
+
     w = stock
     services.cap_set(actor=w.users.tianhe_reviewer, unit_id=w.tianhe_unit.pk, cap=4, valid_from=D(2021, 1, 1))
     services.cap_set(actor=w.users.tianhe_reviewer, unit_id=w.tianhe_unit.pk, cap=9, valid_from=D(2021, 1, 1),

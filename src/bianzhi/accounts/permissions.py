@@ -38,6 +38,11 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "pool.change": REVIEWERS,
     "rules.view": ALL_ROLES,
     "rules.change": frozenset({Role.ADMINISTRATOR}),
+    "case.view": ALL_ROLES,
+    "application.hire": frozenset({Role.UNIT_OPERATOR, Role.ESTABLISHMENT_REVIEWER}),
+    "application.cap_change": frozenset({Role.UNIT_OPERATOR, Role.ESTABLISHMENT_REVIEWER}),
+    "process.view": frozenset({Role.ADMINISTRATOR, Role.ESTABLISHMENT_REVIEWER, Role.SUPERVISOR}),
+    "process.change": frozenset({Role.ADMINISTRATOR}),
     "audit.view": frozenset({Role.ADMINISTRATOR, Role.SUPERVISOR, Role.ESTABLISHMENT_REVIEWER}),
 }
 

@@ -55,3 +55,19 @@ class AuditChainHead(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.seq} {self.hash[:12]}"
+
+
+class Sequence(models.Model):
+    """A named counter (case numbers, document numbers): values are handed out under a row
+    lock in the caller's transaction, so they are strictly sequential, never reused and safe
+    under concurrency; a rolled-back transaction gives its value back."""
+
+    key = models.CharField(max_length=100, primary_key=True, verbose_name=_("sequence"))
+    value = models.PositiveBigIntegerField(default=0, verbose_name=_("last value"))
+
+    class Meta:
+        verbose_name = _("sequence")
+        verbose_name_plural = _("sequences")
+
+    def __str__(self) -> str:
+        return f"{self.key}={self.value}"

@@ -8,6 +8,7 @@ from typing import Any
 LOADERS: list[tuple[str, str]] = [
     ("divisions", "bianzhi.divisions.services.divisions_load"),
     ("staffing", "bianzhi.staffing.services.rules_load"),
+    ("workflow", "bianzhi.workflow.services.processes_load"),
 ]
 
 

@@ -46,6 +46,8 @@ INSTALLED_APPS = [
     "bianzhi.accounts",
     "bianzhi.orgs",
     "bianzhi.staffing",
+    "bianzhi.workflow",
+    "bianzhi.documents",
     "bianzhi.demo",
 ]
 

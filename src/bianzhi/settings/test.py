@@ -15,3 +15,12 @@ STORAGES = {
 
 # Tests run background tasks at once, in the calling thread.
 TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+
+# SQLite tests run on a file database (in /dev/shm when there is one), not in memory: the
+# concurrency tests need several connections that queue for the write lock, as in production.
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+    import os as _os
+    import tempfile as _tempfile
+
+    _dir = "/dev/shm" if _os.path.isdir("/dev/shm") and _os.access("/dev/shm", _os.W_OK) else _tempfile.gettempdir()
+    DATABASES["default"]["TEST"] = {"NAME": _os.path.join(_dir, f"bianzhi-test-{_os.getpid()}.sqlite3")}  # noqa: F405

@@ -78,6 +78,11 @@ class RuleSet:
         row = self.table(RuleTable.SETTING).get("baseline_date")
         return dt.date.fromisoformat(row.value) if row and row.value else dt.date(2019, 12, 31)
 
+    @property
+    def authorisation_validity_months(self) -> int:
+        row = self.table(RuleTable.SETTING).get("authorisation_validity_months")
+        return int(row.value) if row and row.value.isdigit() and int(row.value) > 0 else 6
+
 
 def build_ruleset(rows: Iterable[RuleRow], path: str, as_of: dt.date) -> RuleSet:
     """Province rows plus the rows of every jurisdiction on ``path`` (a deeper row overrides a
@@ -162,6 +167,9 @@ class UnitContext:
     current_total: int = 0
     current_by_class: dict[str, int] = dc_field(default_factory=dict)
     class_at_year_start: dict[str, int] = dc_field(default_factory=dict)
+    #: places approved but not yet used (hire authorisations in force), total and by class
+    reserved_total: int = 0
+    reserved_by_class: dict[str, int] = dc_field(default_factory=dict)
 
 
 def check_new_hire(facts: SpellFacts, unit: UnitContext, rules: RuleSet) -> list[Violation]:
@@ -187,6 +195,50 @@ def check_new_hire(facts: SpellFacts, unit: UnitContext, rules: RuleSet) -> list
             start = unit.class_at_year_start.get(facts.post_class, 0)
             if after > start and not (cap is not None and after > cap):
                 out.append(Violation(errors.CLASS_MUST_REDUCE, "post_class"))
+    return out
+
+
+def key_posts_in(post_names: Iterable[str], rules: RuleSet) -> list[tuple[str, str]]:
+    """(post name, key post) for every post name that names a key post: the key post's name
+    or one of its keywords (the rule row's ``value``, comma-separated) appears in it."""
+    found = []
+    for post in post_names:
+        for row in rules.table(RuleTable.KEY_POST).values():
+            words = [row.name, *(w.strip() for w in row.value.replace("，", ",").split(",") if w.strip())]
+            if any(w in post for w in words):
+                found.append((post, row.name))
+                break
+    return found
+
+
+def check_hire_request(facts: SpellFacts, unit: UnitContext, rules: RuleSet, *, quantity: int,
+                       post_names: Iterable[str]) -> list[Violation]:
+    """The policy of S2–S5 for an application for ``quantity`` hires: places already approved
+    and not yet used (``reserved_*``) count as taken, so two approvals can never together
+    pass a cap."""
+    out: list[Violation] = []
+    for post, key in key_posts_in(post_names, rules):
+        out.append(Violation(errors.KEY_POST_BANNED, "post_names", {"post": post, "key_post": key}))
+    if not unit.has_baseline:
+        out.append(Violation(errors.NO_BASELINE, None))
+        return out
+    if facts.situation and facts.situation not in unit.baseline_situations:
+        out.append(Violation(errors.SITUATION_FROZEN, "situation"))
+    if facts.post_class and facts.post_class not in unit.baseline_classes:
+        out.append(Violation(errors.POST_CLASS_FROZEN, "post_class"))
+    taken = unit.current_total + unit.reserved_total
+    if unit.total_cap is not None and taken + quantity > unit.total_cap:
+        out.append(Violation(errors.CAP_EXCEEDED, "quantity",
+                             {"cap": unit.total_cap, "headroom": max(unit.total_cap - taken, 0)}))
+    if facts.post_class and facts.post_class in unit.baseline_classes:
+        cap = unit.class_caps.get(facts.post_class)
+        after = (unit.current_by_class.get(facts.post_class, 0) + unit.reserved_by_class.get(facts.post_class, 0)
+                 + quantity)
+        if cap is not None and after > cap:
+            out.append(Violation(errors.CLASS_CAP_EXCEEDED, "post_class", {"cap": cap}))
+        elif rules.policy_of(facts.post_class) == ClassPolicy.REDUCE and after > unit.class_at_year_start.get(
+                facts.post_class, 0):
+            out.append(Violation(errors.CLASS_MUST_REDUCE, "post_class"))
     return out
 
 

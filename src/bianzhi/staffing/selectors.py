@@ -7,12 +7,13 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet, Sum
 
 from bianzhi.accounts.permissions import require
 from bianzhi.common.scoping import get_scoped_or_404, scoped
 
-from .models import Baseline, BaselineCount, CapChange, RuleItem, Spell
+from .choices import AuthorisationStatus
+from .models import Baseline, BaselineCount, CapChange, HireAuthorisation, RuleItem, Spell
 from .rules import RuleRow, RuleSet, UnitContext, build_ruleset
 
 
@@ -76,6 +77,9 @@ def unit_contexts(units: Iterable[Any], day: dt.date) -> dict[int, UnitContext]:
     for unit_id, post_class, n in counting_on(Spell.objects.filter(unit_id__in=ids), year_start).values_list(
         "unit_id", "post_class").annotate(n=Count("id")).values_list("unit_id", "post_class", "n"):
         at_start[unit_id][post_class] = n
+    reserved: dict[int, dict[str, int]] = defaultdict(dict)
+    for unit_id, post_class, n in reserved_places(ids, day):
+        reserved[unit_id][post_class] = n
     out: dict[int, UnitContext] = {}
     for u in units:
         has = unit_baseline[u.pk] is not None
@@ -98,8 +102,19 @@ def unit_contexts(units: Iterable[Any], day: dt.date) -> dict[int, UnitContext]:
             has_baseline=has, baseline_situations=situations, baseline_classes=classes, total_cap=total_cap,
             class_caps=class_caps, current_total=sum(current[u.pk].values()),
             current_by_class=dict(current[u.pk]), class_at_year_start=dict(at_start[u.pk]),
+            reserved_total=sum(reserved[u.pk].values()), reserved_by_class=dict(reserved[u.pk]),
         )
     return out
+
+
+def reserved_places(unit_ids: list[int], day: dt.date) -> list[tuple[int, str, int]]:
+    """(unit, post class, places) approved and not yet used: hire authorisations in force on ``day``."""
+    rows = (HireAuthorisation.objects.filter(unit_id__in=unit_ids, status=AuthorisationStatus.APPROVED,
+                                             valid_from__lte=day, used__lt=F("quantity"))
+            .filter(Q(valid_to__isnull=True) | Q(valid_to__gt=day))
+            .values_list("unit_id", "post_class").annotate(n=Sum(F("quantity") - F("used")))
+            .values_list("unit_id", "post_class", "n"))
+    return [(u, p, int(n)) for u, p, n in rows]
 
 
 def spells_in_scope(

@@ -109,10 +109,12 @@ def baseline_take(*, actor: Any, scope: str, as_of: dt.date, retake: bool = Fals
 
 @transaction.atomic
 def cap_set(*, actor: Any, unit_id: Any, cap: Any, valid_from: dt.date, post_class: str = "",
-            document_ref: str = "", is_exception: bool = False) -> CapChange:
+            document_ref: str = "", is_exception: bool = False, case: Any = None) -> CapChange:
     """Record an approved cap change (total when ``post_class`` is empty). The approvals
-    engine calls this in the deciding transaction."""
-    require(actor, "cap.change")
+    engine calls this in the deciding transaction of a cap change application (``case``);
+    otherwise the actor needs ``cap.change``."""
+    if case is None:
+        require(actor, "cap.change")
     from bianzhi.common.scoping import scoped
     from bianzhi.orgs.errors import UNIT_NOT_FOUND
 
@@ -129,5 +131,6 @@ def cap_set(*, actor: Any, unit_id: Any, cap: Any, valid_from: dt.date, post_cla
                                       document_ref=document_ref, is_exception=is_exception)
     audit.record(actor, audit.entry_for("cap.set", change, scope_path=unit.jurisdiction_path, after={
         "unit": unit.uscc, "post_class": post_class, "cap": number, "valid_from": valid_from,
-        "document_ref": document_ref, "is_exception": is_exception}))
+        "document_ref": document_ref, "is_exception": is_exception,
+        "case": case.number if case is not None else None}))
     return change

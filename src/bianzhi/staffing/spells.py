@@ -397,12 +397,15 @@ def next_authorisation_number(division_code: str, year: int) -> str:
 @transaction.atomic
 def authorisation_create(
     *, actor: Any, unit_id: Any, post_class: str, quantity: Any, valid_from: Any, valid_to: Any = None,
-    situation: str = "", document_ref: str = "", number: str = "",
+    situation: str = "", document_ref: str = "", number: str = "", case: Any = None,
 ) -> HireAuthorisation:
     """Record an approved hire authorisation (用人审批) of ``quantity`` hires of one post class
     (and situation, when given) for a unit, in force over ``[valid_from, valid_to)``. The
-    approvals flow calls this from its deciding transaction."""
-    require(actor, "cap.change")
+    approvals flow calls this from the deciding transaction of a hire application (``case``):
+    the leading group's decision is the authority then; otherwise (recording an approval made
+    outside the system) the actor needs ``cap.change``."""
+    if case is None:
+        require(actor, "cap.change")
     c = Collector()
     unit = _unit_in_scope(actor, unit_id)
     if unit is None:
@@ -452,6 +455,7 @@ def authorisation_create(
     audit.record(actor, audit.entry_for("authorisation.create", auth, scope_path=unit.jurisdiction_path, after={
         "number": auth.number, "unit": unit.uscc, "post_class": class_code, "situation": auth.situation,
         "quantity": count, "valid_from": start, "valid_to": end, "document_ref": document_ref,
+        "case": case.number if case is not None else None,
     }))
     return auth
 

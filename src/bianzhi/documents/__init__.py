@@ -1,0 +1,1 @@
+"""Documents: PDF output (WeasyPrint with embedded CJK fonts, never touching the network)."""
