@@ -13,13 +13,13 @@ from bianzhi.accounts.services import system_user
 from bianzhi.common.audit import verify_chain
 from bianzhi.common.codes import validate_resident_id
 from bianzhi.common.models import AuditEvent
+from bianzhi.common.rules_loader import load_all_rules
 from bianzhi.demo.builder import build_demo
 from bianzhi.divisions.choices import Level
 from bianzhi.orgs.choices import UnitCategory
 from bianzhi.orgs.models import Person
 from bianzhi.staffing.choices import BulkKind, BulkStatus
 from bianzhi.staffing.models import Baseline, BaselineCount, BulkOperation, PoolAssignment, RuleItem, Spell
-from bianzhi.staffing.services import rules_load
 
 BASELINE_DAY = dt.date(2019, 12, 31)
 CHECK_DAY = dt.date(2021, 12, 31)
@@ -36,7 +36,7 @@ def by_unit(qs: QuerySet[Spell], day: dt.date) -> dict[int, int]:
 
 @pytest.mark.slow
 def test_demo_roster(divisions):
-    rules_load()
+    load_all_rules()
     result = build_demo(system_user())
     assert result["built"]
     today = timezone.localdate()

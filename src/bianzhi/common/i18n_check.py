@@ -48,9 +48,11 @@ def _mo_in_step() -> list[str]:
         return tuple(value) if isinstance(value, (list, tuple)) else value
 
     with open(PO, "rb") as fh:
-        po = {norm(m.id): norm(m.string) for m in read_po(fh) if m.id and not m.fuzzy}
+        po = {(m.context, norm(m.id)): norm(m.string) for m in read_po(fh) if m.id and not m.fuzzy}
     with open(MO, "rb") as fh:
-        mo = {norm(m.id): norm(m.string) for m in read_mo(fh) if m.id}
+        # read_mo gives a message context as bytes
+        mo = {(m.context.decode() if isinstance(m.context, bytes) else m.context, norm(m.id)): norm(m.string)
+              for m in read_mo(fh) if m.id}
     return [] if po == mo else ["django.mo is out of date: run `bianzhi compilemessages`"]
 
 

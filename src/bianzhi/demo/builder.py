@@ -273,4 +273,7 @@ def build_demo(actor: User) -> dict[str, Any]:
     entries.append(audit.Entry(action="demo.build", scope_path=root.path, object_type="demo",
                                object_repr="示例省份", after=counts))
     audit.record_many(actor, entries)
-    return {"built": True, **counts, "roster": roster}
+    from .cases import build_cases
+
+    cases = {prefix: build_cases(prefix) for prefix in ("th", "sz")}
+    return {"built": True, **counts, "roster": roster, "cases": cases}

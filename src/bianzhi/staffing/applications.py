@@ -170,7 +170,7 @@ class HireApplication:
             (_("Situation"), rules.name_of(RuleTable.SITUATION, p["situation"])),
             (_("Post class"), rules.name_of(RuleTable.POST_CLASS, p["post_class"])),
             (_("Work type"), rules.name_of(RuleTable.WORK_TYPE, p["work_type"])),
-            (_("Number of hires"), str(p["quantity"])),
+            (_("Hires applied for"), str(p["quantity"])),
             (_("Post names"), "、".join(p["post_names"])),
             (_("Funding source"), rules.name_of(RuleTable.FUNDING_SOURCE, p["funding_source"])),
             (_("Estimated monthly cost per person (yuan)"), p.get("monthly_cost") or "—"),

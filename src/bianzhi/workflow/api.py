@@ -22,7 +22,7 @@ from .models import Case
 router = Router(tags=["approvals"])
 
 
-class CaseOut(Schema):
+class _CaseFields(Schema):
     id: int
     number: str
     kind: str
@@ -37,6 +37,10 @@ class CaseOut(Schema):
     decided_at: dt.datetime | None
     result_ref: str
     process_version: int
+
+
+class CaseOut(_CaseFields):
+    """A case in a list (resolved from the model)."""
 
     @staticmethod
     def resolve_unit(obj: Case) -> Any:
@@ -97,7 +101,9 @@ class AllowedOut(Schema):
     can_revise: bool
 
 
-class CaseDetailOut(CaseOut):
+class CaseDetailOut(_CaseFields):
+    """One case with what it asks for, its process, its trail and what the caller may do."""
+
     payload: dict[str, Any]
     facts: list[Fact]
     steps: list[StepOut]

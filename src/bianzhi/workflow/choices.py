@@ -3,12 +3,13 @@ steps, roles, departments, deadlines) are data: data/processes.yaml."""
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class CaseStatus(models.TextChoices):
     IN_REVIEW = "in_review", _("In review")
     RETURNED = "returned", _("Returned for revision")
-    APPROVED = "approved", _("Approved")
+    APPROVED = "approved", pgettext_lazy("case", "Approved")
     REJECTED = "rejected", _("Rejected")
     WITHDRAWN = "withdrawn", _("Withdrawn")
 
@@ -19,7 +20,7 @@ CLOSED_STATUSES = (CaseStatus.APPROVED, CaseStatus.REJECTED, CaseStatus.WITHDRAW
 
 class StepStatus(models.TextChoices):
     ACTIVE = "active", _("Pending")
-    APPROVED = "approved", _("Approved")
+    APPROVED = "approved", pgettext_lazy("approval", "Approved")
     RETURNED = "returned", _("Returned")
     REJECTED = "rejected", _("Rejected")
     CANCELLED = "cancelled", _("Cancelled")
@@ -35,7 +36,7 @@ class Action(models.TextChoices):
 
 class EventKind(models.TextChoices):
     SUBMIT = "submit", _("Submitted")
-    APPROVE = "approve", _("Approved")
+    APPROVE = "approve", pgettext_lazy("approval", "Approved")
     RETURN = "return", _("Returned for revision")
     REJECT = "reject", _("Rejected")
     RESUBMIT = "resubmit", _("Revised and resubmitted")

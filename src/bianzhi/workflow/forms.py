@@ -42,7 +42,7 @@ class HireApplicationForm(RuleForm):
     situation = forms.ChoiceField(label=_("Situation"))
     post_class = forms.ChoiceField(label=_("Post class"))
     work_type = forms.ChoiceField(label=_("Work type"))
-    quantity = forms.IntegerField(label=_("Number of hires"), min_value=1, max_value=10000)
+    quantity = forms.IntegerField(label=_("Hires applied for"), min_value=1, max_value=10000)
     post_names = forms.CharField(label=_("Post names"), widget=forms.Textarea(attrs={"rows": 3}),
                                  help_text=_("One post name per line, at most one per hire."))
     funding_source = forms.ChoiceField(label=_("Funding source"))

@@ -28,7 +28,7 @@ def cases_in_scope(*, actor: Any, status: str = "", kind: str = "", unit: Any = 
     if unit:
         qs = qs.filter(unit_id=unit)
     if q:
-        qs = qs.filter(Q(number__contains=q) | Q(title__contains=q))
+        qs = qs.filter(Q(number__icontains=q) | Q(title__icontains=q))
     return qs
 
 
@@ -47,26 +47,31 @@ def _conflicts(actor: Any, case_ids: list[int]) -> dict[int, set[str]]:
     return out
 
 
+def _pending(actor: Any) -> QuerySet[Step]:
+    return (Step.objects.filter(status=StepStatus.ACTIVE, role=actor.role, case__jurisdiction_id=actor.jurisdiction_id,
+                                case__status=CaseStatus.IN_REVIEW,
+                                case__jurisdiction_path__startswith=actor.jurisdiction.path)
+            .exclude(case__applicant=actor))
+
+
 def pending_steps(*, actor: Any, today: dt.date | None = None) -> list[Step]:
-    """My inbox: active steps I may decide now, overdue ones first, then by due date."""
+    """My inbox: active steps I may decide now (the applicant's own cases and cases where I acted
+    for another department left out), ordered by due date."""
     require(actor, "case.view")
     if actor.jurisdiction_id is None:
         return []
-    steps = list(
-        Step.objects.filter(status=StepStatus.ACTIVE, role=actor.role, case__jurisdiction_id=actor.jurisdiction_id,
-                            case__status=CaseStatus.IN_REVIEW,
-                            case__jurisdiction_path__startswith=actor.jurisdiction.path)
-        .exclude(case__applicant=actor)
-        .select_related("case", "case__unit").order_by("due_on", "id")
-    )
+    steps = list(_pending(actor).select_related("case", "case__unit").order_by("due_on", "id"))
     acted = _conflicts(actor, [s.case_id for s in steps])
     return [s for s in steps if not (acted.get(s.case_id, set()) - {s.department})]
 
 
 def pending_count(actor: Any) -> int:
-    if not can(actor, "case.view"):
+    """The number in the top bar: the same steps as :func:`pending_steps`, counted lightly."""
+    if not can(actor, "case.view") or actor.jurisdiction_id is None:
         return 0
-    return len(pending_steps(actor=actor))
+    rows = list(_pending(actor).values_list("case_id", "department"))
+    acted = _conflicts(actor, [case_id for case_id, _d in rows])
+    return sum(1 for case_id, department in rows if not (acted.get(case_id, set()) - {department}))
 
 
 def done_steps(*, actor: Any) -> QuerySet[Step]:

@@ -365,8 +365,10 @@ def case_act(*, actor: Any, case_id: Any, step: str, action: str, opinion: str =
                   Action.REJECT: StepStatus.REJECTED}[Action(action)]
     row.return_to = target
     row.save()
-    event = _next_event(case, action, actor=actor, step=row, opinion=opinion,
-                        params={"step": row.code, "return_to": target} if target else {"step": row.code}, now=now)
+    params = {"step": row.code}
+    if target:
+        params |= {"return_to": target, "return_to_name": _target_label(definition, target)}
+    event = _next_event(case, action, actor=actor, step=row, opinion=opinion, params=params, now=now)
     names = _store_uploads(case, event, uploads)
     extra: dict[str, Any] = {}
     if action == Action.APPROVE:
@@ -437,8 +439,10 @@ def case_withdraw(*, actor: Any, case_id: Any, reason: str = "") -> Case:
     case.save()
     reason = _opinion(reason)[:OPINION_MAX]
     _next_event(case, EventKind.WITHDRAW, actor=actor, opinion=reason, now=now)
-    for step in cancelled:
-        _notify(eligible_users(case, step.role), case, NotificationKind.WITHDRAWN, step.name, now)
+    # Everyone who had the case in hand hears of it: the open steps' assignees and those who acted.
+    told = {u.pk: u for step in cancelled for u in eligible_users(case, step.role)}
+    told |= {s.actor.pk: s.actor for s in case.steps.filter(actor__isnull=False).select_related("actor")}
+    _notify(list(told.values()), case, NotificationKind.WITHDRAWN, "", now)
     audit.record(actor, audit.entry_for("case.withdraw", case, scope_path=case.jurisdiction_path, before=before,
                                         after={**_snapshot(case), "reason": reason}))
     return case
@@ -481,9 +485,11 @@ def case_resubmit(*, actor: Any, case_id: Any, data: dict[str, Any], note: str =
 
 
 @transaction.atomic
-def notifications_read(*, actor: Any, ids: list[int] | None = None) -> int:
-    """Mark my notifications read (all, or the given ones)."""
+def notifications_read(*, actor: Any, ids: list[int] | None = None, case_id: int | None = None) -> int:
+    """Mark my notifications read: all, the given ones, or those of a case I opened."""
     qs = Notification.objects.filter(recipient=actor, read_at__isnull=True)
     if ids is not None:
         qs = qs.filter(pk__in=ids)
+    if case_id is not None:
+        qs = qs.filter(case_id=case_id)
     return qs.update(read_at=timezone.now())

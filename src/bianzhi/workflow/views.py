@@ -151,17 +151,24 @@ def _case_context(request: HttpRequest, case: Case, decision: DecisionForm | Non
 
 
 def _decision_form(allowed: selectors.Allowed, data: Any, files: Any = None) -> DecisionForm:
-    from .choices import Action
+    """The decision form offers what the user may do now. When there is nothing left to do (the
+    step was decided meanwhile, the case closed) a POST is parsed against every action, so that the
+    service answers with its own code (``step_already_decided``, ``case_closed``)."""
+    from .choices import RETURN_TO_APPLICANT, Action
 
     actions = [(a, Action(a).label) for a in allowed.actions]
-    form = DecisionForm(data, files, actions=actions, targets=allowed.return_targets,
+    targets = allowed.return_targets
+    if data is not None and allowed.step is None:
+        actions = list(Action.choices)
+        targets = [(data.get("return_to") or RETURN_TO_APPLICANT, "")]
+    return DecisionForm(data, files, actions=actions, targets=targets,
                         initial={"step": allowed.step.code if allowed.step else "", "action": "approve"})
-    return form
 
 
 @login_required
 def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
     case = selectors.get_case(actor=request.user, pk=pk)
+    services.notifications_read(actor=request.user, case_id=case.pk)
     return render(request, "workflow/case_detail.html", _case_context(request, case))
 
 
@@ -264,8 +271,10 @@ def _apply(request: HttpRequest, kind: str, form_class: Any, title: str, *, case
         initial = {**case.payload, "post_names": "\n".join(case.payload.get("post_names", []))}
     elif units is not None and request.GET.get("unit", "").isdigit():
         initial["unit"] = request.GET["unit"]
-    form = form_class(request.POST or None, request.FILES or None, initial=initial, rules=rules, units=units)
-    note = ResubmitNoteForm(request.POST or None) if case is not None else None
+    posted = request.method == "POST"
+    form = form_class(request.POST if posted else None, request.FILES if posted else None, initial=initial,
+                      rules=rules, units=units)
+    note = ResubmitNoteForm(request.POST if posted else None) if case is not None else None
     if request.method == "POST" and form.is_valid() and (note is None or note.is_valid()):
         uploads = _uploads(form.cleaned_data.get("attachments", []))
         try:
@@ -353,7 +362,7 @@ def process_edit(request: HttpRequest, code: str) -> HttpResponse:
         raise Http404
     initial = {"name": current.name, "source_document": "",
                "definition": yaml.safe_dump(current.definition, allow_unicode=True, sort_keys=False, width=110)}
-    form = ProcessForm(request.POST or None, initial=initial)
+    form = ProcessForm(request.POST if request.method == "POST" else None, initial=initial)
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
         try:
