@@ -440,8 +440,8 @@ def case_withdraw(*, actor: Any, case_id: Any, reason: str = "") -> Case:
     reason = _opinion(reason)[:OPINION_MAX]
     _next_event(case, EventKind.WITHDRAW, actor=actor, opinion=reason, now=now)
     # Everyone who had the case in hand hears of it: the open steps' assignees and those who acted.
-    told = {u.pk: u for step in cancelled for u in eligible_users(case, step.role)}
-    told |= {s.actor.pk: s.actor for s in case.steps.filter(actor__isnull=False).select_related("actor")}
+    told: dict[int, Any] = {u.pk: u for step in cancelled for u in eligible_users(case, step.role)}
+    told |= {u.pk: u for u in User.objects.filter(pk__in=case.steps.values("actor"))}
     _notify(list(told.values()), case, NotificationKind.WITHDRAWN, "", now)
     audit.record(actor, audit.entry_for("case.withdraw", case, scope_path=case.jurisdiction_path, before=before,
                                         after={**_snapshot(case), "reason": reason}))
