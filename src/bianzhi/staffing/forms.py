@@ -293,7 +293,6 @@ class CapForm(RuleForm):
     valid_from = date_field(_("Valid from"))
     document_ref = forms.CharField(
         label=_("Document reference"),
-        required=False,
         max_length=100,
         help_text=_("The approving document, e.g. 穗编字〔2024〕12号."),
     )
@@ -343,7 +342,8 @@ class AuthorisationForm(RuleForm):
     valid_to = date_field(
         _("Valid to"), required=False, help_text=_("The first day it may no longer be used.")
     )
-    document_ref = forms.CharField(label=_("Document reference"), required=False, max_length=100)
+    document_ref = forms.CharField(label=_("Document reference"), max_length=100,
+                                   help_text=_("The approving document, e.g. 穗编字〔2024〕12号."))
     number = forms.CharField(
         label=_("Authorisation number"),
         required=False,

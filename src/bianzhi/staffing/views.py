@@ -818,6 +818,7 @@ def cap_list(request: HttpRequest) -> HttpResponse:
             "as_of": as_of,
             "totals": totals,
             "can_change": can(actor, "cap.change"),
+            "can_apply": can(actor, "application.cap_change"),
             "breadcrumbs": _crumbs((_("Caps"), None)),
         },
     )
@@ -904,10 +905,12 @@ def cap_change(request: HttpRequest) -> HttpResponse:
         {
             "form": form,
             "recent": recent,
-            "title": _("Change a cap"),
+            "title": _("Record a cap change decided outside the system"),
+            "intro": _("New cap changes are applied for and decided through the approvals (规模上限调整申请); "
+                       "this form records a decision taken on paper, citing its document."),
             "submit": _("Save"),
             "cancel_url": reverse("staffing:cap_list"),
-            "breadcrumbs": _crumbs((_("Caps"), reverse("staffing:cap_list")), (_("Change a cap"), None)),
+            "breadcrumbs": _crumbs((_("Caps"), reverse("staffing:cap_list")), (_("Record a cap change decided outside the system"), None)),
         },
     )
 
@@ -1001,6 +1004,7 @@ def authorisation_list(request: HttpRequest) -> HttpResponse:
             "listing": listing,
             "rows": list(rows),
             "can_add": can(actor, "cap.change"),
+            "can_apply": can(actor, "application.hire"),
             "breadcrumbs": _crumbs((_("Hire authorisations"), None)),
         },
     )
@@ -1040,12 +1044,14 @@ def authorisation_new(request: HttpRequest) -> HttpResponse:
         "staffing/form.html",
         {
             "form": form,
-            "title": _("New hire authorisation"),
+            "title": _("Record a hire authorisation decided outside the system"),
+            "intro": _("New hires are applied for and decided through the approvals (用人申请); this form "
+                       "records an authorisation approved on paper, citing its document."),
             "submit": _("Save"),
             "cancel_url": reverse("staffing:authorisation_list"),
             "breadcrumbs": _crumbs(
                 (_("Hire authorisations"), reverse("staffing:authorisation_list")),
-                (_("New hire authorisation"), None),
+                (_("Record a hire authorisation decided outside the system"), None),
             ),
         },
     )
