@@ -43,6 +43,10 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "application.cap_change": frozenset({Role.UNIT_OPERATOR, Role.ESTABLISHMENT_REVIEWER}),
     "process.view": frozenset({Role.ADMINISTRATOR, Role.ESTABLISHMENT_REVIEWER, Role.SUPERVISOR}),
     "process.change": frozenset({Role.ADMINISTRATOR}),
+    "funding.view": ALL_ROLES,
+    "funding.change": frozenset({Role.FINANCE_REVIEWER, Role.ADMINISTRATOR}),
+    "purchase.change": frozenset({Role.UNIT_OPERATOR, Role.FINANCE_REVIEWER, Role.ADMINISTRATOR}),
+    "application.funding_plan": frozenset({Role.UNIT_OPERATOR, Role.FINANCE_REVIEWER}),
     "audit.view": frozenset({Role.ADMINISTRATOR, Role.SUPERVISOR, Role.ESTABLISHMENT_REVIEWER}),
 }
 

@@ -9,6 +9,7 @@ LOADERS: list[tuple[str, str]] = [
     ("divisions", "bianzhi.divisions.services.divisions_load"),
     ("staffing", "bianzhi.staffing.services.rules_load"),
     ("workflow", "bianzhi.workflow.services.processes_load"),
+    ("funds", "bianzhi.funds.services.catalogue_load"),
 ]
 
 

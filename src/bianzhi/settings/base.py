@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "bianzhi.orgs",
     "bianzhi.staffing",
     "bianzhi.workflow",
+    "bianzhi.funds",
     "bianzhi.documents",
     "bianzhi.demo",
 ]

@@ -220,7 +220,26 @@ class HireApplication:
                 (_("Personnel (human resources)"), "hr_reviewer", people)]
 
     def _budget_rows(self, case: Any, today: dt.date) -> list[tuple[str, str]]:
-        return []
+        """The 编外人员经费 of the unit this year: cap, budget, spending, room under the cap."""
+        from bianzhi.funds import selectors as funds
+        from bianzhi.funds.models import UnitFunding
+
+        year = today.year
+        cap = funds.funding_cap_for(case.unit, year)
+        row = UnitFunding.objects.filter(unit=case.unit, year=year).first()
+        budget = row.budget if row else None
+        spending = row.spending if row else None
+
+        def money(v: Any) -> str:
+            return f"{v:,.2f}" if v is not None else "—"
+
+        room = cap - budget if cap is not None and budget is not None else None
+        return [
+            (_("Funding cap for %(year)s (yuan)") % {"year": year}, money(cap)),
+            (_("Budget declared for %(year)s (yuan)") % {"year": year}, money(budget)),
+            (_("Spending recorded for %(year)s (yuan)") % {"year": year}, money(spending)),
+            (_("Room under the cap (yuan)"), money(room)),
+        ]
 
     def effect(self, *, case: Any, actor: Any, today: dt.date) -> str:
         """Re-check everything under a lock on the unit row, then create the authorisation."""

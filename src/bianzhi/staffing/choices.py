@@ -14,6 +14,7 @@ class RuleTable(models.TextChoices):
     EXIT_REASON = "exit_reason", _("Exit reason")
     EDUCATION = "education", _("Education")
     SETTING = "setting", _("Setting")
+    SERVICE_ITEM = "service_item", _("Service catalogue item")
 
 
 class ClassPolicy(models.TextChoices):

@@ -61,7 +61,7 @@ POLICY_STRICTNESS: dict[str, int] = {
     ClassPolicy.REDUCE: 3,
 }
 #: The rule tables a city or district may add local rows to (and how), in this issue.
-LOCAL_TABLES = (RuleTable.KEY_POST, RuleTable.POST_CLASS)
+LOCAL_TABLES = (RuleTable.KEY_POST, RuleTable.POST_CLASS, RuleTable.SERVICE_ITEM)
 
 
 # --------------------------------------------------------------------------- parsing helpers
@@ -525,6 +525,21 @@ def rule_item_add(
                 c.add(errors.RULE_NOT_STRICTER, field="policy", value=policy)
             else:
                 fields = {"name": current.name, "sort": current.sort, "policy": policy}
+        elif table == RuleTable.SERVICE_ITEM:
+            # A new catalogue item widens the double-dipping check: the work types it replaces.
+            kinds = [w.strip() for w in value.replace("，", ",").split(",") if w.strip()]
+            codes = [rules.lookup(RuleTable.WORK_TYPE, w) for w in kinds]
+            if current is not None or parent_code or policy:
+                c.add(errors.RULE_NOT_STRICTER, field="code", value=code)
+            elif not name:
+                c.add(REQUIRED, field="name")
+            elif rules.lookup(table, name) is not None:
+                c.add(errors.RULE_NAME_TAKEN, field="name", value=name)
+            elif not kinds or None in codes:
+                c.add(errors.UNKNOWN_WORK_TYPE, field="value", value=value)
+            else:
+                fields = {"name": name, "value": ",".join(w for w in codes if w),
+                          "sort": max((r.sort for r in rules.table(table).values()), default=-1) + 1}
         else:
             c.add(errors.RULE_NOT_STRICTER, field="table", value=table)
     c.raise_if_any()

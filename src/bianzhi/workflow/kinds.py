@@ -38,6 +38,7 @@ class CaseKind(Protocol):
 KINDS: dict[str, str] = {
     "hire": "bianzhi.staffing.applications.HireApplication",
     "cap_change": "bianzhi.staffing.applications.CapChangeApplication",
+    "funding_plan": "bianzhi.funds.applications.FundingPlanApplication",
 }
 
 

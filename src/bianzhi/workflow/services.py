@@ -289,15 +289,19 @@ def case_submit(*, actor: Any, kind: str, data: dict[str, Any], uploads: list[Up
     c = Collector()
     _check_uploads(uploads, c)
     try:
-        unit, payload, title = handler.clean(actor=actor, data=data, today=today)
+        subject, payload, title = handler.clean(actor=actor, data=data, today=today)
     except BianzhiError as exc:
         c.extend(exc.errors)
-        unit = None
+        subject = None
     c.raise_if_any()
-    process = process_for(kind, unit.jurisdiction_path)
+    # The subject of an application is a unit, or a whole jurisdiction (a district's funding plan).
+    if isinstance(subject, Division):
+        division, unit = subject, None
+    else:
+        division, unit = Division.objects.get(pk=subject.jurisdiction_id), subject
+    process = process_for(kind, division.path)
     if process is None:
         raise BianzhiError(errors.PROCESS_NOT_FOUND, field="kind", value=kind, params={"kind": handler.label()})
-    division = Division.objects.get(pk=unit.jurisdiction_id)
     now = timezone.now()
     number = f"SP-{division.code}-{today.year}-{next_value(f'case:{division.code}:{today.year}'):05d}"
     case = Case.objects.create(
@@ -463,7 +467,9 @@ def case_resubmit(*, actor: Any, case_id: Any, data: dict[str, Any], note: str =
     require(actor, handler.permission)
     c = Collector()
     _check_uploads(uploads, c)
-    merged = {**case.payload, **data, "unit": case.unit_id}
+    merged = {**case.payload, **data}
+    if case.unit_id:
+        merged["unit"] = case.unit_id
     try:
         _unit, payload, title = handler.clean(actor=actor, data=merged, today=today, case=case)
     except BianzhiError as exc:
