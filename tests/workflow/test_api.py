@@ -414,7 +414,7 @@ def test_processes_list_and_define(flow):
     assert sorted((p["code"], p["jurisdiction"], p["version"]) for p in listed) == [
         ("cap_change", "", 1), ("funding_plan", "", 1), ("hire", "", 1), ("hire", "440106", 1)]
     assert sorted((p["code"], p["jurisdiction"]) for p in ok(get(client_for(u.yuexiu_reviewer), "/processes"))) == [
-        ("cap_change", ""), ("hire", "")]
+        ("cap_change", ""), ("funding_plan", ""), ("hire", "")]
     again = ok(post(admin, "/processes", {**body, "name": "天河区用人申请"}), 201)
     assert (again["version"], again["name"]) == (2, "天河区用人申请")
     assert ProcessDefinition.objects.get(pk=created["id"]).is_current is False
