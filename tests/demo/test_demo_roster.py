@@ -131,6 +131,28 @@ def test_demo_roster(divisions):
         assert assignment.town.level == Level.TOWN and assignment.town.path.startswith(assignment.city.path)
         assert assignment.valid_from >= assignment.spell.hire_date
 
+    # Funding and purchased services: a handful of double-dipping units, districts where both fell,
+    # the plans approved through the approvals, budgets within their caps.
+    from bianzhi.accounts.models import User
+    from bianzhi.funds import selectors as funds
+    from bianzhi.funds.models import ControlPlan, ServiceConversion, UnitFunding
+    from bianzhi.orgs.models import Unit
+
+    admin = User.objects.get(username="gd_admin")
+    flagged = funds.double_dipping(actor=admin, a=dt.date(today.year - 1, 1, 1), b=today)
+    assert 3 <= len(flagged) <= 10 and result["funds"]["double_dipping_units"] == len(flagged)
+    assert ServiceConversion.objects.count() > 0
+    assert not {c.unit_id for c in ServiceConversion.objects.all()} & {f.unit_id for f in flagged}
+    tianhe = Unit.objects.filter(jurisdiction__code="440106")
+    total, _rows = funds.both_fall(actor=admin, year=today.year - 1, units=tianhe)
+    assert total.both_fell is True and total.headcount < total.baseline_count
+    assert total.spending is not None and total.baseline_spending is not None
+    assert total.spending < total.baseline_spending
+    assert ControlPlan.objects.filter(is_current=True).count() == 2
+    budgets = UnitFunding.objects.filter(year=today.year, budget__isnull=False).select_related("unit")
+    caps = funds.caps_for([b.unit for b in budgets], today.year)
+    assert budgets.count() > 100 and all(b.budget <= caps[b.unit_id] for b in budgets)
+
     # Audited: the roster event, the baseline's own row, an intact chain; a second build does nothing.
     assert AuditEvent.objects.filter(action="demo.roster").count() == 1
     assert AuditEvent.objects.filter(action="baseline.take").count() == 1

@@ -276,4 +276,7 @@ def build_demo(actor: User) -> dict[str, Any]:
     from .cases import build_cases
 
     cases = {prefix: build_cases(prefix) for prefix in ("th", "sz")}
-    return {"built": True, **counts, "roster": roster, "cases": cases}
+    from .funds import build_funds
+
+    funds = build_funds(actor)
+    return {"built": True, **counts, "roster": roster, "cases": cases, "funds": funds}
