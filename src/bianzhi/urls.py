@@ -9,5 +9,6 @@ urlpatterns = [
     path("orgs/", include("bianzhi.orgs.urls")),
     path("staffing/", include("bianzhi.staffing.urls")),
     path("approvals/", include("bianzhi.workflow.urls")),
+    path("funds/", include("bianzhi.funds.urls")),
     path("", include("bianzhi.common.urls")),
 ]

@@ -106,8 +106,38 @@ def _yuexiu_staffing(world, person, yuexiu_admin) -> dict:
                      mode="inventory", dry_run=True, state=tasks.RUNNING, phase="validate", done=1, total=2)
     tasks.report_path(job).write_bytes(b"")
     case, attachment, notification = _yuexiu_case(world)
+    contract = _yuexiu_funds(world)
     return {"spell": spell, "baseline": baseline, "bulk": operation, "rule": rule, "job": job, "case": case,
-            "attachment": attachment, "notification": notification}
+            "attachment": attachment, "notification": notification, "contract": contract}
+
+
+def _yuexiu_funds(world):
+    """越秀区 funding, a control plan, a local catalogue item and a contract that makes the unit
+    double dipping with its coordinator (plus 天河区 funding and a contract, so that the 天河区
+    pages have figures to show)."""
+    from decimal import Decimal
+
+    from bianzhi.funds import services as funds
+    from bianzhi.funds.models import ControlPlan
+    from bianzhi.staffing.models import RuleItem
+
+    admin = world.users.province_admin
+    funds.catalogue_load()
+    RuleItem.objects.create(table="service_item", code="yuexiu_patrol", name="越秀巡查服务", value="urban_management",
+                            jurisdiction=world.yuexiu_unit.jurisdiction,
+                            jurisdiction_path=world.yuexiu_unit.jurisdiction_path, valid_from=dt.date(2020, 1, 1),
+                            source_document="越秀区补充规定")
+    for unit in (world.yuexiu_unit, world.tianhe_unit):
+        funds.funding_set(actor=admin, unit_id=unit.pk, year=2019, spending="100000")
+        funds.funding_set(actor=admin, unit_id=unit.pk, year=2021, budget="90000", spending="80000")
+    contract = funds.contract_create(actor=admin, unit_id=world.yuexiu_unit.pk, number="越秀-HT-001",
+                                     item="yuexiu_patrol", start="2020-01-01", end="2035-12-31", amount="50000")
+    funds.contract_create(actor=admin, unit_id=world.tianhe_unit.pk, number="TH-HT-001", item="property_management",
+                          start="2020-01-01", end="2035-12-31", amount="50000")
+    ControlPlan.objects.create(jurisdiction=world.yuexiu_unit.jurisdiction,
+                               jurisdiction_path=world.yuexiu_unit.jurisdiction_path, year=2022,
+                               amount=Decimal("1000000"), case_number="越秀-SP-1", approved_on=dt.date(2021, 12, 1))
+    return contract
 
 
 def _yuexiu_case(world):
@@ -246,10 +276,37 @@ ROUTES = {
     "workflow:process_list": "page",
     # acts only on the caller's own jurisdiction (the code names a process, not an object)
     "workflow:process_edit": "page",
+    # funds pages
+    "funds:funding_list": "list", "funds:funding_set": "page",
+    "funds:funding_import": "page", "funds:funding_import_template": "page",
+    "funds:funding_import_report": "page",
+    "funds:plan_list": "list", "funds:apply_plan": ("page-as", "th_operator"),
+    "funds:catalogue": "list", "funds:contract_list": "list", "funds:contract_new": "page",
+    "funds:contract_import": "page", "funds:contract_import_template": "page",
+    "funds:contract_import_report": "page",
+    "funds:double_dipping": "list", "funds:both_fall": "list", "funds:conversion_list": "list",
+    "funds:exit_to_service": ("object", "spell_query", ["GET", "POST"]),
+    # funds API
+    "api:funds_funding_list": "list", "api:funds_plan_list": "list", "api:funds_catalogue": "list",
+    "api:funds_funding_set": ("create", {"unit": "UNIT", "year": 2022, "budget": "1"}, None, "PUT"),
+    "api:funds_contract_list": "list",
+    "api:funds_contract_create": ("create", {"unit": "UNIT", "number": "探测-1", "item": "property_management",
+                                             "start": "2022-01-01", "end": "2022-12-31", "amount": "1"}),
+    "api:funds_contract_detail": ("object", "contract", ["GET"]),
+    "api:funds_double_dipping": "list", "api:funds_both_fall": "list", "api:funds_conversion_list": "list",
+    "api:funds_conversion_create": ("create", {"spell": "SPELL", "leave_date": "2022-01-01",
+                                               "contract_number": "探测"}),
+    # statistics API (scope defaults to the caller's jurisdiction)
+    "api:stats_indicators": "list",
 }
+
+# The users a route the administrator may not use is probed as.
+PROBE_USERS = {"th_reviewer": "tianhe_reviewer", "th_operator": "tianhe_operator"}
 
 
 def _object_url(pattern: str, key: str, yx: dict) -> str:
+    if key == "spell_query":  # the record is named in the query: ?spell=<id>
+        return f"/{pattern}?spell={yx['spell'].pk}"
     values = {
         "unit": {"<int:id>": yx["unit"].pk, "<int:pk>": yx["unit"].pk, "<kind>": "administrative"},
         "unit_kind": {"<int:id>": yx["unit"].pk, "<kind>": "administrative"},
@@ -264,6 +321,7 @@ def _object_url(pattern: str, key: str, yx: dict) -> str:
         "job": {"<str:job>": yx["job"]},
         "case": {"<int:id>": yx["case"].pk, "<int:pk>": yx["case"].pk},
         "attachment": {"<int:pk>": yx["case"].pk, "<int:attachment_id>": yx["attachment"].pk},
+        "contract": {"<int:id>": yx["contract"].pk, "<int:pk>": yx["contract"].pk},
     }[key]
     url = "/" + pattern
     for placeholder, value in values.items():
@@ -293,7 +351,7 @@ def test_every_route_hides_yuexiu_from_a_tianhe_user(world, yuexiu):
             prober = client
             if kind[0] == "page-as":  # a page the administrator may not use: probe as a user who may
                 prober = Client()
-                prober.force_login(getattr(world.users, {"th_reviewer": "tianhe_reviewer"}[kind[1]]))
+                prober.force_login(getattr(world.users, PROBE_USERS[kind[1]]))
             for suffix in ("", "?export=xlsx") if kind == "list" else ("",):
                 response = prober.get(url + suffix, {"date": "2022-01-01"} if "as-of" in url else None)
                 assert response.status_code in (200, 302), f"{name} {url}{suffix} → {response.status_code}"
@@ -336,17 +394,25 @@ def test_every_route_hides_yuexiu_from_a_tianhe_user(world, yuexiu):
                 from bianzhi.common.codes import make_uscc
 
                 payload["uscc"] = make_uscc("11", "440104", "PRBE0001")
+            from bianzhi.funds.models import PurchaseContract, ServiceConversion, UnitFunding
             from bianzhi.workflow.models import Case, ProcessDefinition
 
-            before = (Person.objects.count(), Case.objects.count(), ProcessDefinition.objects.count())
+            def counts():
+                return (Person.objects.count(), Case.objects.count(), ProcessDefinition.objects.count(),
+                        list(UnitFunding.objects.values_list("pk", "budget", "spending").order_by("pk")),
+                        PurchaseContract.objects.count(), ServiceConversion.objects.count())
+
+            before = counts()
             prober = client
-            if len(kind) > 2:  # a route the administrator may not use: probe as a user who may
+            if len(kind) > 2 and kind[2]:  # a route the administrator may not use: probe as a user who may
                 prober = Client()
-                prober.force_login(getattr(world.users, {"th_reviewer": "tianhe_reviewer"}[kind[2]]))
-            response = prober.post(url, data=json.dumps(payload), content_type="application/json")
-            assert response.status_code in (404, 422), f"{name} POST {url} → {response.status_code}"
-            _no_markers(_body_text(response), markers, f"{name} POST {url}")
-            assert (Person.objects.count(), Case.objects.count(), ProcessDefinition.objects.count()) == before
+                prober.force_login(getattr(world.users, PROBE_USERS[kind[2]]))
+            method = kind[3] if len(kind) > 3 else "POST"
+            send = prober.put if method == "PUT" else prober.post
+            response = send(url, data=json.dumps(payload), content_type="application/json")
+            assert response.status_code in (404, 422), f"{name} {method} {url} → {response.status_code}"
+            _no_markers(_body_text(response), markers, f"{name} {method} {url}")
+            assert counts() == before
             probed += 1
     assert probed >= 50
 

@@ -47,6 +47,11 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "funding.change": frozenset({Role.FINANCE_REVIEWER, Role.ADMINISTRATOR}),
     "purchase.change": frozenset({Role.UNIT_OPERATOR, Role.FINANCE_REVIEWER, Role.ADMINISTRATOR}),
     "application.funding_plan": frozenset({Role.UNIT_OPERATOR, Role.FINANCE_REVIEWER}),
+    "stats.view": ALL_ROLES,
+    "stats.change": frozenset({Role.ADMINISTRATOR}),
+    "alert.view": ALL_ROLES,
+    "alert.handle": frozenset({Role.UNIT_OPERATOR, Role.ESTABLISHMENT_REVIEWER, Role.FINANCE_REVIEWER,
+                               Role.ADMINISTRATOR}),
     "audit.view": frozenset({Role.ADMINISTRATOR, Role.SUPERVISOR, Role.ESTABLISHMENT_REVIEWER}),
 }
 

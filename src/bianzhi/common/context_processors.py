@@ -21,5 +21,5 @@ def layout(request: HttpRequest) -> dict[str, Any]:
 _MENU_ACTIONS = (
     "unit.change", "unit.import", "user.manage", "audit.view", "person.change", "division.change",
     "roster.view", "baseline.view", "pool.view", "roster.bulk", "roster.import_register", "rules.view",
-    "case.view", "process.view",
+    "case.view", "process.view", "funding.view", "funding.change", "purchase.change", "application.funding_plan",
 )

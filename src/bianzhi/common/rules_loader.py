@@ -10,6 +10,7 @@ LOADERS: list[tuple[str, str]] = [
     ("staffing", "bianzhi.staffing.services.rules_load"),
     ("workflow", "bianzhi.workflow.services.processes_load"),
     ("funds", "bianzhi.funds.services.catalogue_load"),
+    ("stats", "bianzhi.stats.services.indicators_load"),
 ]
 
 

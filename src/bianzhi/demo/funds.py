@@ -41,6 +41,8 @@ def _year_costs(today: dt.date) -> dict[tuple[int, int], Decimal]:
             .filter(Q(leave_date__isnull=True) | Q(leave_date__gt=dt.date(FIRST_YEAR, 1, 1)))
             .values_list("unit_id", "hire_date", "leave_date", "monthly_cost"))
     for unit_id, hire, leave, cost in rows:
+        if cost is None:
+            continue
         for year in range(max(FIRST_YEAR, hire.year), last + 1):
             start = max(hire, dt.date(year, 1, 1))
             end = min(leave, dt.date(year + 1, 1, 1)) if leave else dt.date(year + 1, 1, 1)

@@ -149,17 +149,19 @@ def replaced_by(items: Mapping[str, str]) -> dict[str, set[str]]:
 
 
 def double_dipping(contracts: Iterable[ContractFacts], records: Iterable[RecordFacts],
-                   replaces: Mapping[str, set[str]], a: dt.date, b: dt.date) -> list[DoubleDipping]:
+                   replaces: Mapping[str, set[str]], a: dt.date, b: dt.date,
+                   by_contract: Mapping[int, set[str]] | None = None) -> list[DoubleDipping]:
     """INDICATORS.md (I23): a unit is flagged over [a, b] when, on some day of [a, b], it has a
     contract in force for a catalogue item and a record counting that day whose work type the
     item replaces. A contract is in force on [start, end]; a record counts on
-    [hire_date, leave_date)."""
+    [hire_date, leave_date). ``by_contract`` (contract id → work types) overrides ``replaces``
+    where each contract's unit reads the catalogue of its own jurisdiction."""
     by_unit: dict[int, list[RecordFacts]] = {}
     for r in records:
         by_unit.setdefault(r.unit_id, []).append(r)
     flags: dict[int, DoubleDipping] = {}
     for c in contracts:
-        kinds = replaces.get(c.item, set())
+        kinds = by_contract[c.id] if by_contract is not None else replaces.get(c.item, set())
         if not kinds:
             continue
         for r in by_unit.get(c.unit_id, []):

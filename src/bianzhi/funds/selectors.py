@@ -9,14 +9,14 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, Q, QuerySet
 
 from bianzhi.accounts.permissions import require
 from bianzhi.common.scoping import scoped
 from bianzhi.orgs.models import Unit
 from bianzhi.staffing import selectors as staffing_selectors
 from bianzhi.staffing.choices import RuleTable
-from bianzhi.staffing.models import BaselineCount, Spell
+from bianzhi.staffing.models import Spell
 
 from . import rules
 from .models import ControlPlan, PurchaseContract, ServiceConversion, UnitFunding
@@ -24,7 +24,9 @@ from .models import ControlPlan, PurchaseContract, ServiceConversion, UnitFundin
 
 def baseline_year(path: str, day: dt.date | None = None) -> int:
     """The baseline year of a jurisdiction (the year of its baseline date, 2019 by default)."""
-    return staffing_selectors.ruleset_for(path, day or dt.date.today()).baseline_date.year
+    from django.utils import timezone
+
+    return staffing_selectors.ruleset_for(path, day or timezone.localdate()).baseline_date.year
 
 
 def plan_amount(unit: Any, year: int) -> decimal.Decimal | None:
@@ -45,10 +47,16 @@ def funding_cap_for(unit: Any, year: int, *, pending: dict[int, Any] | None = No
 
 def caps_for(units: list[Any], year: int) -> dict[int, decimal.Decimal | None]:
     """Funding caps of many units for one year, with a fixed number of queries."""
+    from django.utils import timezone
+
     ids = [u.pk for u in units]
+    rows = staffing_selectors.rule_rows()  # read once; the baseline year of each distinct path
+    today = timezone.localdate()
+    years = {p: staffing_selectors.ruleset_for(p, today, rows).baseline_date.year
+             for p in {u.jurisdiction_path for u in units}}
     by_year: dict[int, list[int]] = defaultdict(list)
     for u in units:
-        by_year[baseline_year(u.jurisdiction_path)].append(u.pk)
+        by_year[years[u.jurisdiction_path]].append(u.pk)
     spent: dict[int, decimal.Decimal | None] = {}
     for base, members in by_year.items():
         spent.update(dict(UnitFunding.objects.filter(unit_id__in=members, year=base)
@@ -125,7 +133,7 @@ def conversions_by_unit_year(*, actor: Any) -> list[dict[str, Any]]:
 
 @dataclass
 class BothFallRow:
-    unit: Any  # a Unit, or None for a jurisdiction total
+    unit: int  # the unit's id
     label: str
     check: rules.BothFall
 
@@ -138,9 +146,9 @@ def both_fall(*, actor: Any, year: int, units: QuerySet[Unit] | None = None) -> 
     year_end = dt.date(year, 12, 31)
     path = actor.jurisdiction.path if actor.jurisdiction_id else ""
     base = baseline_year(path)
-    baselines = {b.pk for b in staffing_selectors.baselines_in_scope(actor=actor).filter(is_current=True)}
-    base_counts = dict(BaselineCount.objects.filter(baseline_id__in=baselines, unit__in=units_qs)
-                       .values("unit_id").annotate(n=Sum("count")).values_list("unit_id", "n"))
+    base_counts: dict[int, int] = defaultdict(int)
+    for unit_id, _post_class, n in staffing_selectors.baseline_cells(units_qs):  # each unit's own baseline
+        base_counts[unit_id] += n
     counts = dict(staffing_selectors.counting_on(Spell.objects.filter(unit__in=units_qs), year_end)
                   .values("unit_id").annotate(n=Count("id")).values_list("unit_id", "n"))
     money: dict[tuple[int, int], decimal.Decimal | None] = {
@@ -154,9 +162,10 @@ def both_fall(*, actor: Any, year: int, units: QuerySet[Unit] | None = None) -> 
             spending=money.get((unit_id, year)), baseline_spending=money.get((unit_id, base)))))
 
     def total(key: int) -> decimal.Decimal | None:
-        values = [money.get((pk, key)) for pk in base_counts]
-        return sum((v for v in values if v is not None), decimal.Decimal("0")) if all(
-            v is not None for v in values) and values else None
+        """The sum over the units of the scope (I20 / the baseline year's spending); unknown when
+        no unit recorded a figure."""
+        values = [v for (_pk, y), v in money.items() if y == key and v is not None]
+        return sum(values, decimal.Decimal("0")) if values else None
 
     overall = rules.BothFall(headcount=sum(counts.values()), baseline_count=sum(base_counts.values()),
                              spending=total(year), baseline_spending=total(base))
@@ -172,18 +181,31 @@ def double_dipping(*, actor: Any, a: dt.date, b: dt.date, unit: Any = None) -> l
     contracts = scoped(PurchaseContract.objects.filter(start__lte=b, end__gte=a), actor)
     if unit:
         contracts = contracts.filter(unit_id=unit)
-    facts = [rules.ContractFacts(c.pk, c.number, c.unit_id, c.item, c.start, c.end) for c in contracts]
-    if not facts:
+    return double_dipping_among(list(contracts), a, b)
+
+
+def replaced_by_contract(contracts: list[PurchaseContract], day: dt.date) -> dict[int, set[str]]:
+    """Contract id → the work types its item replaces in the catalogue of the contract's own
+    jurisdiction (a district's local items apply to its own contracts only)."""
+    rows = staffing_selectors.rule_rows()
+    by_path: dict[str, dict[str, set[str]]] = {}
+    out: dict[int, set[str]] = {}
+    for c in contracts:
+        if c.jurisdiction_path not in by_path:
+            table = staffing_selectors.ruleset_for(c.jurisdiction_path, day, rows).table(RuleTable.SERVICE_ITEM)
+            by_path[c.jurisdiction_path] = rules.replaced_by({k: r.value for k, r in table.items()})
+        out[c.pk] = by_path[c.jurisdiction_path].get(c.item, set())
+    return out
+
+
+def double_dipping_among(contracts: list[PurchaseContract], a: dt.date, b: dt.date) -> list[rules.DoubleDipping]:
+    """The double-dipping flags over [a, b] of these contracts' units (batched: two queries)."""
+    if not contracts:
         return []
-    path = actor.jurisdiction.path if actor.jurisdiction_id else ""
-    replaces: dict[str, set[str]] = {}
-    # Each contract's unit reads the catalogue in force for its own jurisdiction.
-    for unit_path in {c.jurisdiction_path for c in contracts}:
-        table = staffing_selectors.ruleset_for(unit_path or path, b).table(RuleTable.SERVICE_ITEM)
-        for code, kinds in rules.replaced_by({k: r.value for k, r in table.items()}).items():
-            replaces.setdefault(code, set()).update(kinds)
-    kinds = set().union(*replaces.values()) if replaces else set()
+    facts = [rules.ContractFacts(c.pk, c.number, c.unit_id, c.item, c.start, c.end) for c in contracts]
+    by_contract = replaced_by_contract(contracts, b)
+    kinds = set().union(*by_contract.values())
     records = (Spell.objects.filter(unit_id__in={f.unit_id for f in facts}, work_type__in=kinds, hire_date__lte=b)
                .filter(Q(leave_date__isnull=True) | Q(leave_date__gt=a))
                .values_list("pk", "unit_id", "work_type", "hire_date", "leave_date"))
-    return rules.double_dipping(facts, [rules.RecordFacts(*r) for r in records], replaces, a, b)
+    return rules.double_dipping(facts, [rules.RecordFacts(*r) for r in records], {}, a, b, by_contract=by_contract)

@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "bianzhi.staffing",
     "bianzhi.workflow",
     "bianzhi.funds",
+    "bianzhi.stats",
     "bianzhi.documents",
     "bianzhi.demo",
 ]

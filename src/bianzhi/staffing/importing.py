@@ -1340,6 +1340,9 @@ def _import(ctx: _Context, result: ImportResult, data: bytes, tell: Progress) ->
             tell("write", 0, count)
             _write(ctx, plan, result, report)
             tell("write", count, count)
+            from bianzhi.stats.tasks import after_commit
+
+            after_commit([r.unit.pk for r in rows if r.unit is not None])
 
     if result.dry_run:
         run()

@@ -107,6 +107,25 @@ def unit_contexts(units: Iterable[Any], day: dt.date) -> dict[int, UnitContext]:
     return out
 
 
+def baseline_cells(units: Any) -> list[tuple[int, str, int]]:
+    """(unit, post class, count) of each unit's baseline — the deepest current baseline on its
+    path — for a queryset of units, with two queries."""
+    baselines = dict(Baseline.objects.filter(is_current=True).values_list("pk", "jurisdiction_path"))
+    if not baselines:
+        return []
+    rows = (BaselineCount.objects.filter(unit__in=units, baseline_id__in=list(baselines))
+            .values("unit_id", "unit__jurisdiction_path", "baseline_id", "post_class").annotate(n=Sum("count"))
+            .values_list("unit_id", "unit__jurisdiction_path", "baseline_id", "post_class", "n"))
+    chosen: dict[int, tuple[int, int]] = {}  # unit → (baseline, depth of its jurisdiction path)
+    cells = []
+    for unit_id, path, baseline_id, post_class, n in rows:
+        cells.append((unit_id, baseline_id, post_class, n))
+        depth = len(baselines[baseline_id]) if path.startswith(baselines[baseline_id]) else -1
+        if depth >= 0 and (unit_id not in chosen or depth > chosen[unit_id][1]):
+            chosen[unit_id] = (baseline_id, depth)
+    return [(u, pc, n) for u, b, pc, n in cells if u in chosen and chosen[u][0] == b]
+
+
 def reserved_places(unit_ids: list[int], day: dt.date) -> list[tuple[int, str, int]]:
     """(unit, post class, places) approved and not yet used: hire authorisations in force on ``day``."""
     rows = (HireAuthorisation.objects.filter(unit_id__in=unit_ids, status=AuthorisationStatus.APPROVED,

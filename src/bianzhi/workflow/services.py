@@ -385,6 +385,10 @@ def case_act(*, actor: Any, case_id: Any, step: str, action: str, opinion: str =
                 handler = _handler(case.kind)
                 case.result_ref = handler.effect(case=case, actor=actor, today=today)[:100]
                 case.approve()
+                if case.unit_id:
+                    from bianzhi.stats.tasks import after_commit
+
+                    after_commit([case.unit_id])
                 case.decided_at = now
                 _next_event(case, EventKind.DECIDE, actor=actor, params={"result": case.result_ref}, now=now)
                 _notify([case.applicant], case, NotificationKind.DECIDED, row.name, now)

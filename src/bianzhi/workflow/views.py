@@ -26,6 +26,7 @@ from bianzhi.common.exports import exported_on as _exported_on
 from bianzhi.common.forms import add_service_errors
 from bianzhi.common.listing import Listing
 from bianzhi.common.scoping import scope_of
+from bianzhi.funds.forms import FundingPlanApplicationForm
 from bianzhi.orgs.choices import UnitStatus
 from bianzhi.orgs.selectors import units_in_scope
 from bianzhi.staffing import selectors as staffing_selectors
@@ -315,7 +316,8 @@ def case_revise(request: HttpRequest, pk: int) -> HttpResponse:
     allowed = selectors.allowed_for(actor, case)
     if not allowed.can_revise:
         raise Http404
-    form_class = {"hire": HireApplicationForm, "cap_change": CapChangeApplicationForm}.get(case.kind)
+    form_class = {"hire": HireApplicationForm, "cap_change": CapChangeApplicationForm,
+                  "funding_plan": FundingPlanApplicationForm}.get(case.kind)
     if form_class is None:
         raise Http404
     return _apply(request, case.kind, form_class, _("Revise and resubmit"), case=case)

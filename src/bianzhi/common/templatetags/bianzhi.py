@@ -8,6 +8,7 @@ no thousands separator, the house style wants one), ``{{ d|date_zh }}`` → ``20
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 from typing import Any
 
 from django import template
@@ -66,3 +67,15 @@ def bz_widget(field: Any) -> str:
 @register.simple_tag
 def sort_url(listing: Any, key: str) -> str:
     return listing.sort_links.get(key, "")
+
+
+@register.filter
+def money(value: Any) -> str:
+    """An amount in yuan with thousands separators and two decimals (``1,234.50``); blanks stay
+    blank, text that is not a number passes through."""
+    if value is None or value == "":
+        return ""
+    try:
+        return f"{decimal.Decimal(str(value)):,.2f}"
+    except (decimal.InvalidOperation, ValueError):
+        return str(value)

@@ -45,8 +45,8 @@ class ImporterSpec:
 IMPORTERS: dict[str, ImporterSpec] = {
     "units": ImporterSpec("bianzhi.orgs.importing.import_units"),
     "roster": ImporterSpec("bianzhi.staffing.importing.import_roster", takes_mode=True),
-    "funding": ImporterSpec(None),
-    "purchases": ImporterSpec(None),
+    "funding": ImporterSpec("bianzhi.funds.importing.import_funding"),
+    "purchases": ImporterSpec("bianzhi.funds.importing.import_purchases"),
     "bodies": ImporterSpec(None),
 }
 

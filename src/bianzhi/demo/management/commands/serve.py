@@ -16,8 +16,20 @@ def start_task_worker() -> subprocess.Popen[bytes]:
     return subprocess.Popen([sys.executable, "-m", "bianzhi", "db_worker", "--interval", "1"])
 
 
+def schedule_nightly_alerts() -> None:
+    """The nightly re-evaluation of the supervision alerts, unless one is already waiting."""
+    from django_tasks_db.models import DBTaskResult
+
+    from bianzhi.stats.tasks import evaluate_nightly, schedule_nightly
+
+    waiting = DBTaskResult.objects.filter(task_path=evaluate_nightly.module_path, status="READY").exists()
+    if not waiting:
+        schedule_nightly()
+
+
 def exec_gunicorn(host: str, port: int, workers: int = 2) -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bianzhi.settings.base")
+    schedule_nightly_alerts()
     start_task_worker()
     argv = [
         sys.executable, "-m", "gunicorn", "bianzhi.wsgi:application", "--bind", f"{host}:{port}",
