@@ -96,3 +96,28 @@ def test_acknowledge_resolve_scope_and_reraise(data):  # noqa: F811
     assert Alert.objects.filter(kind="key_post").count() == 2
     assert alerts.alerts_in_scope(actor=w.users.yuexiu_reviewer).count() == 0
     assert alerts.open_count(w.users.tianhe_reviewer) == Alert.objects.exclude(status="resolved").count()
+
+
+def test_an_approval_re_evaluates_the_units_alerts(data, django_capture_on_commit_callbacks):  # noqa: F811
+    """A cap change approved through the approvals: the over-cap alert of the unit clears once
+    the decision commits (the evaluation task runs after the commit)."""
+    from tests.factories import make_user
+
+    from bianzhi.workflow import services as wf
+
+    w = data
+    a = w.tianhe_unit
+    CapChange.objects.create(unit=a, post_class="", cap=2, valid_from=D(2024, 6, 1))
+    alerts.evaluate(units=Unit.objects.filter(pk=a.pk))  # today: 3 in post against 2
+    assert Alert.objects.get(kind="over_cap", unit=a).status == "open"
+    finance = make_user("th_finance", "finance_reviewer", "440106")
+    leader = make_user("th_leader", "decision_maker", "440106")
+    case = wf.case_submit(actor=w.users.tianhe_operator, kind="cap_change",
+                          data={"post_class": "", "cap": 6, "reason": "承接新增职能"})
+    for who, step in ((w.users.tianhe_reviewer, "establishment"), (finance, "finance")):
+        wf.case_act(actor=who, case_id=case.pk, step=step, action="approve", opinion="同意")
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        wf.case_act(actor=leader, case_id=case.pk, step="leading_group", action="approve", opinion="同意")
+    assert len(callbacks) == 1
+    alert = Alert.objects.get(kind="over_cap", unit=a)
+    assert (alert.status, alert.resolved_on is not None) == ("resolved", True)

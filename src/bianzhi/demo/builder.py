@@ -279,4 +279,7 @@ def build_demo(actor: User) -> dict[str, Any]:
     from .funds import build_funds
 
     funds = build_funds(actor)
-    return {"built": True, **counts, "roster": roster, "cases": cases, "funds": funds}
+    from bianzhi.stats.alerts import evaluate
+
+    alerts = evaluate(actor=actor)  # what dynamic supervision finds in the demo province today
+    return {"built": True, **counts, "roster": roster, "cases": cases, "funds": funds, "alerts": alerts}

@@ -60,9 +60,13 @@ def build_funds(actor: Any) -> dict[str, int]:
             costs.setdefault((unit_id, year), Decimal(0))
     paths = dict(Unit.objects.filter(pk__in={u for u, _y in costs}).values_list("pk", "jurisdiction_path"))
     rows = []
+    base_spent = {u: s for (u, y), s in costs.items() if y == FIRST_YEAR}
     for (unit_id, year), amount in sorted(costs.items()):
+        spent = amount.quantize(CENT, ROUND_HALF_UP)
+        # the budget of a past year: its spending plus 3%, within the cap (the 2019 spending)
+        budget = min(spent * Decimal("1.03"), base_spent.get(unit_id, spent)).quantize(CENT, ROUND_HALF_UP)
         rows.append(UnitFunding(unit_id=unit_id, jurisdiction_path=paths[unit_id], year=year,
-                                spending=amount.quantize(CENT, ROUND_HALF_UP)))
+                                spending=spent, budget=budget if year > FIRST_YEAR else spent))
     UnitFunding.objects.bulk_create(rows, batch_size=2000)
     made = {"plans": sum(_plan(prefix, today) for prefix in ("th", "sz"))}
     # This year's budgets: last year's spending plus 2%, never above the funding cap.
