@@ -276,3 +276,45 @@ def test_a_district_adds_its_own_indicator(data):
     assert list(data_["indicators"]) == CODES  # the 23, and only them
     assert data_["local"] == {"TH1": 1.0, "TH2": -14.2857, "TH3": None}
     assert "local" not in indicators_for(actor=w.users.yuexiu_reviewer, scope="440104", as_of=AS_OF)[0]
+
+
+@pytest.mark.parametrize("scope", ["province", "city", "district", "unit", "own_level"])
+@pytest.mark.parametrize("dates", [{}, {"as_of": "2024-06-30"}, {"start": "2024-03-01", "end": "2024-05-31"},
+                                   {"year": 2019}, {"as_of": "2021-12-31", "start": "2021-01-01",
+                                                    "end": "2021-12-31", "year": 2021}])
+def test_the_json_shape_for_every_scope_and_date_kind(data, scope, dates):
+    """INTERFACES.md: every one of I01–I23; counts integers; rates numbers with ≤ 4 decimals or
+    null; money strings with 2 decimals (or null when nothing was recorded); splits objects with
+    every Chinese name as a key."""
+    import re
+
+    w = data
+    params = {"province": {"scope": "440000"}, "city": {"scope": "440100"}, "district": {"scope": "440106"},
+              "unit": {"unit": w.tianhe_unit.uscc}, "own_level": {"scope": "440106", "own_level": True}}[scope]
+    payload, _r, _f = indicators_for(actor=w.users.province_admin, **params, **dates)
+    assert set(payload) == {"scope", "unit", "as_of", "period", "year", "indicators"}
+    today = dt.date.today() if "as_of" not in dates else D.fromisoformat(dates["as_of"])
+    assert payload["as_of"] == (dates.get("as_of") or payload["as_of"])
+    assert payload["period"] == [dates.get("start", f"{today.year}-01-01"), dates.get("end", f"{today.year}-12-31")]
+    assert payload["year"] == dates.get("year", today.year)
+    assert payload["unit"] == (w.tianhe_unit.uscc if scope == "unit" else None)
+    assert payload["scope"] == {"province": "440000", "city": "440100"}.get(scope, "440106")
+    values = payload["indicators"]
+    assert list(values) == CODES
+    rates = {"I05", "I06", "I07", "I18", "I21"}
+    money = {"I19", "I20", "I22"}
+    splits = {"I08": 5, "I09": 4, "I13": 7}
+    for code, value in values.items():
+        if code in splits:
+            assert isinstance(value, dict) and len(value) == splits[code] and all(
+                isinstance(n, int) and n >= 0 for n in value.values()), code
+            assert all(re.search(r"[\u4e00-\u9fff]", k) for k in value), code
+        elif code in rates:
+            assert value is None or (isinstance(value, float) and round(value, 4) == value), code
+        elif code in money:
+            assert value is None or re.fullmatch(r"-?\d+\.\d{2}", value), code
+        else:
+            assert isinstance(value, int) and not isinstance(value, bool), code
+    assert values["I14"] == values["I12"] - sum(values["I13"].values())
+    assert values["I04"] == values["I01"] - values["I03"]
+    assert sum(values["I08"].values()) == values["I01"] == sum(values["I09"].values())
