@@ -130,8 +130,11 @@ def evaluate(*, units: QuerySet[Unit] | None = None, today: dt.date | None = Non
     """Re-evaluate the rules over ``units`` (default: every unit): raise, refresh, resolve."""
     today = today or timezone.localdate()
     units = units if units is not None else Unit.objects.all()
+    # Lock the units first, in one order, as the approvals do (unit, then the audit chain): two
+    # evaluations of a unit never interleave, and an evaluation never deadlocks with a decision.
+    unit_ids = set(Unit.objects.select_for_update().filter(pk__in=units.values("pk")).order_by("pk")
+                   .values_list("pk", flat=True))
     findings = {f.key: f for f in find(units, today)}
-    unit_ids = set(units.values_list("pk", flat=True))
     current = {a.key: a for a in Alert.objects.select_for_update().filter(unit_id__in=unit_ids)
                .exclude(status=AlertStatus.RESOLVED)}
     raised = refreshed = resolved = 0
