@@ -161,11 +161,13 @@ def _not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
 
 def _register_routers() -> None:
     from bianzhi.accounts.api import router as accounts_router
+    from bianzhi.bodies.api import router as bodies_router
     from bianzhi.common.api import router as audit_router
     from bianzhi.divisions.api import router as divisions_router
     from bianzhi.funds.api import router as funds_router
     from bianzhi.orgs.api import router as orgs_router
     from bianzhi.staffing.api import router as staffing_router
+    from bianzhi.stats.alerts_api import router as alerts_router
     from bianzhi.stats.api import router as stats_router
     from bianzhi.workflow.api import router as workflow_router
 
@@ -177,6 +179,8 @@ def _register_routers() -> None:
     api.add_router("/", workflow_router)
     api.add_router("/funds", funds_router)
     api.add_router("/stats", stats_router)
+    api.add_router("/stats", alerts_router)
+    api.add_router("/bodies", bodies_router)
 
 
 _register_routers()

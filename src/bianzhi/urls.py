@@ -9,6 +9,9 @@ urlpatterns = [
     path("orgs/", include("bianzhi.orgs.urls")),
     path("staffing/", include("bianzhi.staffing.urls")),
     path("approvals/", include("bianzhi.workflow.urls")),
+    path("stats/", include("bianzhi.stats.urls")),
     path("funds/", include("bianzhi.funds.urls")),
+    path("bodies/", include("bianzhi.bodies.urls")),
+    path("documents/", include("bianzhi.documents.urls")),
     path("", include("bianzhi.common.urls")),
 ]

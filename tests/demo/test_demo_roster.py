@@ -153,6 +153,33 @@ def test_demo_roster(divisions):
     caps = funds.caps_for([b.unit for b in budgets], today.year)
     assert budgets.count() > 100 and all(b.budget <= caps[b.unit_id] for b in budgets)
 
+    # The coordinating bodies: 334 city-level bodies of 深圳市, a few dozen of the province, loaded
+    # through the bodies import (codes assigned, valid and unique; over-cap bodies raised).
+    from bianzhi.bodies import codes
+    from bianzhi.bodies.models import Body, BodyMember, BodyVersion
+    from bianzhi.stats.models import Alert
+
+    shenzhen = Body.objects.filter(jurisdiction__code="440300")
+    assert shenzhen.count() == 334 == shenzhen.filter(status__in=["active", "revoked"]).count()
+    assert 20 <= shenzhen.filter(status="revoked").count() <= 50
+    assert Body.objects.filter(jurisdiction__code="440000").count() >= 30
+    all_codes = list(Body.objects.values_list("code", flat=True))
+    assert len(set(all_codes)) == len(all_codes) and all(codes.is_valid(c) for c in all_codes)
+    assert all(c[2:8] == d for c, d in Body.objects.values_list("code", "jurisdiction__code"))
+    assert not shenzhen.exclude(lead_unit__jurisdiction__code="440300").exists()
+    assert set(shenzhen.values_list("kind", flat=True)) == {
+        "leading_group", "committee", "joint_meeting", "headquarters", "other"}
+    sizes = list(shenzhen.filter(status="active").annotate(n=Count("members")).values_list("n", flat=True))
+    assert min(sizes) == 1 and max(sizes) > 20
+    assert shenzhen.filter(status="active", planned_end__lt=today).exists()
+    assert BodyVersion.objects.filter(change="import").count() == Body.objects.count()
+    assert BodyMember.objects.filter(valid_to__isnull=True, body__status="revoked").count() == 0
+    over_cap = Alert.objects.filter(kind="member_cap")
+    assert over_cap.filter(status="open").count() >= 1 and over_cap.filter(status="resolved").exists()
+    assert AuditEvent.objects.filter(action="bodies.import").count() == 1
+    assert AuditEvent.objects.filter(action="body.import").count() == Body.objects.count()
+    assert result["bodies"]["bodies"] == Body.objects.count()
+
     # Audited: the roster event, the baseline's own row, an intact chain; a second build does nothing.
     assert AuditEvent.objects.filter(action="demo.roster").count() == 1
     assert AuditEvent.objects.filter(action="baseline.take").count() == 1

@@ -59,7 +59,7 @@ def yuexiu(world, settings, tmp_path):
     return {
         "unit": world.yuexiu_unit, "person": person, "user": yuexiu_admin, "audit_seq": event.seq, **staffing,
         "markers": [YUEXIU_UNIT_NAME, YUEXIU_PERSON_NAME, world.yuexiu_unit.uscc, "越秀", "yx_admin",
-                    person.id_number],
+                    person.id_number, staffing["body"].code],
     }
 
 
@@ -107,8 +107,52 @@ def _yuexiu_staffing(world, person, yuexiu_admin) -> dict:
     tasks.report_path(job).write_bytes(b"")
     case, attachment, notification = _yuexiu_case(world)
     contract = _yuexiu_funds(world)
+    alert = _yuexiu_alert(world, spell)
+    document = _yuexiu_document(world)
+    body = _yuexiu_body(world)
     return {"spell": spell, "baseline": baseline, "bulk": operation, "rule": rule, "job": job, "case": case,
-            "attachment": attachment, "notification": notification, "contract": contract}
+            "attachment": attachment, "notification": notification, "contract": contract, "alert": alert,
+            "document": document, "body": body}
+
+
+def _yuexiu_body(world):
+    """A 越秀区 coordinating body with a member (and a 天河区 one, so that the 天河区 registry has a row)."""
+    from bianzhi.bodies.codes import make_code
+    from bianzhi.bodies.models import Body, BodyMember
+
+    for unit, sequence, name in ((world.tianhe_unit, 1, "天河区测试领导小组"), (world.yuexiu_unit, 1, "越秀区测试领导小组")):
+        division = unit.jurisdiction
+        body = Body.objects.create(
+            code=make_code(division.code, 2020, sequence), name=name, jurisdiction=division,
+            jurisdiction_path=division.path, kind="leading_group", lead_unit=unit, duties="统筹协调测试工作。",
+            ground="major_work", set_up_document="测试〔2020〕1号", set_up_on=dt.date(2020, 3, 1))
+        BodyMember.objects.create(body=body, unit=unit, valid_from=dt.date(2020, 3, 1))
+    return body
+
+
+def _yuexiu_document(world):
+    """A 越秀区 official document (and a 天河区 one, so that the 天河区 list has a row)."""
+    from bianzhi.documents import services as documents
+
+    documents.offices_load()
+    admin = world.users.province_admin
+    documents.document_issue(actor=admin, division="440106", title="关于天河区测试事项的通知",
+                             addressees="各有关单位", body="天河测试正文。", written_on=dt.date(2021, 6, 1))
+    return documents.document_issue(actor=admin, division="440104", title="关于越秀区测试局有关事项的通知",
+                                    addressees="越秀区测试局", body="越秀测试正文。", cc="越秀区人民政府办公室",
+                                    written_on=dt.date(2021, 6, 1))
+
+
+def _yuexiu_alert(world, spell):
+    """A 越秀区 alert naming the 越秀区 record (and a 天河区 one, so that the 天河区 alert pages,
+    counters and the annual analysis have something to show)."""
+    from bianzhi.stats.models import Alert
+
+    for unit, records, post in ((world.tianhe_unit, [], "finance"), (world.yuexiu_unit, [spell.pk], "yuexiu_probe")):
+        alert = Alert.objects.create(kind="key_post", key=f"key_post:probe{unit.pk}", unit=unit,
+                                     jurisdiction_path=unit.jurisdiction_path, params={"key_post": post},
+                                     records=records, raised_on=dt.date(2021, 6, 1))
+    return alert
 
 
 def _yuexiu_funds(world):
@@ -179,6 +223,8 @@ def _body_text(response) -> str:
 #   "page": GET must answer 200 (or a redirect) without any marker
 #   ("object", key, methods): the URL is built with the 越秀区 object; every method answers 404
 #   ("create", payload): POST with 越秀区 references; answer must be 4xx without markers
+#   ("query", ["CODE?query", …]): GET the route with CODE in the path and 越秀区 named in the query
+#       (UNIT_USCC: the 越秀区 unit's code); each answer must be 4xx without markers
 #   "skip-auth": authentication routes
 ROUTES = {
     "api:openapi-json": "page", "api:openapi-view": "page", "api:api-root": "skip-auth",
@@ -298,6 +344,33 @@ ROUTES = {
                                                "contract_number": "探测"}),
     # statistics API (scope defaults to the caller's jurisdiction)
     "api:stats_indicators": "list",
+    # alerts (pages and API) and the annual analysis; the documents are asked for 越秀区 by code
+    "stats:alert_list": "list", "stats:alert_detail": ("object", "alert", ["GET"]),
+    "stats:alert_handle": ("object", "alert", ["POST"]),
+    "api:stats_alert_list": "list", "api:stats_alert_detail": ("object", "alert", ["GET"]),
+    "api:stats_alert_handle": ("object", "alert", ["POST"]),
+    "stats:analysis": "page",
+    "stats:analysis_docx": ("object", "yuexiu_scope", ["GET"]),
+    "stats:analysis_pdf": ("object", "yuexiu_scope", ["GET"]),
+    # statistics pages (scope defaults to the caller's jurisdiction); a drill-down names its scope
+    # in the query: 越秀区 by code or by unit answers the indicators page's error (4xx)
+    "stats:dashboard": "page", "stats:indicators": "list", "stats:report": "list", "stats:catalogue": "list",
+    "stats:drill": ("query", ["I01?scope=440104", "I01?unit=UNIT_USCC", "I03?scope=440104&export=xlsx",
+                              "I16?unit=UNIT_USCC&export=xlsx", "I20?scope=440104&year=2021",
+                              "I08?scope=440104&key=coordinator"]),
+    # official documents
+    "documents:document_list": "list", "documents:document_detail": ("object", "document", ["GET"]),
+    "documents:pdf": ("object", "document", ["GET"]), "documents:docx": ("object", "document", ["GET"]),
+    "documents:document_void": ("object", "document", ["POST"]),
+    # coordinating bodies (pages and API); an application names the 越秀区 unit as lead and member
+    "bodies:body_list": "list", "bodies:case_list": "list", "bodies:similar": "page",
+    "bodies:body_detail": ("object", "body", ["GET"]), "bodies:apply_change": ("object", "body", ["GET", "POST"]),
+    "bodies:apply_setup": ("page-as", "th_reviewer"),
+    "api:bodies_list": "list", "api:bodies_detail": ("object", "body", ["GET"]),
+    "api:bodies_by_code": ("object", "body_code", ["GET"]),
+    "api:bodies_similar": ("create", {"name": "越秀区测试领导小组", "duties": "探测", "jurisdiction": "440104"}),
+    "api:bodies_apply": ("create", {"name": "探测", "kind": "committee", "lead_unit": "UNIT", "members": ["UNIT"],
+                                    "duties": "探测", "ground": "major_work", "negative": {}}, "th_reviewer"),
 }
 
 # The users a route the administrator may not use is probed as.
@@ -307,6 +380,8 @@ PROBE_USERS = {"th_reviewer": "tianhe_reviewer", "th_operator": "tianhe_operator
 def _object_url(pattern: str, key: str, yx: dict) -> str:
     if key == "spell_query":  # the record is named in the query: ?spell=<id>
         return f"/{pattern}?spell={yx['spell'].pk}"
+    if key == "yuexiu_scope":  # a document of a year, asked for 越秀区: ?scope=440104
+        return "/" + pattern.replace("<int:year>", "2021") + "?scope=440104"
     values = {
         "unit": {"<int:id>": yx["unit"].pk, "<int:pk>": yx["unit"].pk, "<kind>": "administrative"},
         "unit_kind": {"<int:id>": yx["unit"].pk, "<kind>": "administrative"},
@@ -322,6 +397,10 @@ def _object_url(pattern: str, key: str, yx: dict) -> str:
         "case": {"<int:id>": yx["case"].pk, "<int:pk>": yx["case"].pk},
         "attachment": {"<int:pk>": yx["case"].pk, "<int:attachment_id>": yx["attachment"].pk},
         "contract": {"<int:id>": yx["contract"].pk, "<int:pk>": yx["contract"].pk},
+        "alert": {"<int:id>": yx["alert"].pk, "<int:pk>": yx["alert"].pk},
+        "document": {"<int:pk>": yx["document"].pk},
+        "body": {"<int:id>": yx["body"].pk, "<int:pk>": yx["body"].pk, "<str:change>": "rename"},
+        "body_code": {"<code>": yx["body"].code},
     }[key]
     url = "/" + pattern
     for placeholder, value in values.items():
@@ -377,6 +456,14 @@ def test_every_route_hides_yuexiu_from_a_tianhe_user(world, yuexiu):
                 assert response.status_code == 404, f"{name} {method} {url} → {response.status_code}"
                 _no_markers(_body_text(response), markers, f"{name} {method} {url}")
                 probed += 1
+        elif kind[0] == "query":
+            for probe in kind[1]:
+                code, query = probe.split("?", 1)
+                url = "/" + pattern.replace("<str:code>", code) + "?" + query.replace("UNIT_USCC", yuexiu["unit"].uscc)
+                response = client.get(url)
+                assert 400 <= response.status_code < 500, f"{name} GET {url} → {response.status_code}"
+                _no_markers(_body_text(response), markers, f"{name} GET {url}")
+                probed += 1
         elif kind[0] == "own":
             payload = {k: ([yuexiu["notification"].pk] if v == "NOTIFICATION" else v) for k, v in kind[1].items()}
             response = client.post(url, data=json.dumps(payload), content_type="application/json")
@@ -408,6 +495,7 @@ def test_every_route_hides_yuexiu_from_a_tianhe_user(world, yuexiu):
                 prober = Client()
                 prober.force_login(getattr(world.users, PROBE_USERS[kind[2]]))
             method = kind[3] if len(kind) > 3 else "POST"
+            url = url.replace("<kind>", "body_setup")  # the kind of application in the path
             send = prober.put if method == "PUT" else prober.post
             response = send(url, data=json.dumps(payload), content_type="application/json")
             assert response.status_code in (404, 422), f"{name} {method} {url} → {response.status_code}"

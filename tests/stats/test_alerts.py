@@ -101,9 +101,8 @@ def test_acknowledge_resolve_scope_and_reraise(data):  # noqa: F811
 def test_an_approval_re_evaluates_the_units_alerts(data, django_capture_on_commit_callbacks):  # noqa: F811
     """A cap change approved through the approvals: the over-cap alert of the unit clears once
     the decision commits (the evaluation task runs after the commit)."""
-    from tests.factories import make_user
-
     from bianzhi.workflow import services as wf
+    from tests.factories import make_user
 
     w = data
     a = w.tianhe_unit

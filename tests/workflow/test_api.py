@@ -387,7 +387,7 @@ def test_processes_list_and_define(flow):
     u = flow.users
     listed = ok(get(client_for(u.tianhe_reviewer), "/processes"))
     assert sorted((p["code"], p["jurisdiction"], p["version"]) for p in listed) == [
-        ("cap_change", "", 1), ("funding_plan", "", 1), ("hire", "", 1)]
+        ("body_change", "", 1), ("cap_change", "", 1), ("funding_plan", "", 1), ("hire", "", 1)]
     hire = next(p for p in listed if p["code"] == "hire")
     assert [s["code"] for st in hire["definition"]["stages"] for s in st["steps"]] == [
         "establishment", "finance", "hr", "leading_group"]
@@ -412,9 +412,9 @@ def test_processes_list_and_define(flow):
     assert created["definition"] == definition and created["source_document"] == "天河区编外人员管理办法"
     listed = ok(get(admin, "/processes"))
     assert sorted((p["code"], p["jurisdiction"], p["version"]) for p in listed) == [
-        ("cap_change", "", 1), ("funding_plan", "", 1), ("hire", "", 1), ("hire", "440106", 1)]
+        ("body_change", "", 1), ("cap_change", "", 1), ("funding_plan", "", 1), ("hire", "", 1), ("hire", "440106", 1)]
     assert sorted((p["code"], p["jurisdiction"]) for p in ok(get(client_for(u.yuexiu_reviewer), "/processes"))) == [
-        ("cap_change", ""), ("funding_plan", ""), ("hire", "")]
+        ("body_change", ""), ("cap_change", ""), ("funding_plan", ""), ("hire", "")]
     again = ok(post(admin, "/processes", {**body, "name": "天河区用人申请"}), 201)
     assert (again["version"], again["name"]) == (2, "天河区用人申请")
     assert ProcessDefinition.objects.get(pk=created["id"]).is_current is False

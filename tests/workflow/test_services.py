@@ -407,7 +407,7 @@ def test_process_define_scope_and_role(flow):
 
 def test_processes_load_is_idempotent(flow):
     assert wf.processes_load() == {"created": 0, "calendar_days": 0}
-    assert ProcessDefinition.objects.filter(jurisdiction__isnull=True).count() == 3
+    assert ProcessDefinition.objects.filter(jurisdiction__isnull=True).count() == 4
 
 
 # =========================================================================== numbering

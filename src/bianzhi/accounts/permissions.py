@@ -52,6 +52,12 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "alert.view": ALL_ROLES,
     "alert.handle": frozenset({Role.UNIT_OPERATOR, Role.ESTABLISHMENT_REVIEWER, Role.FINANCE_REVIEWER,
                                Role.ADMINISTRATOR}),
+    "body.view": ALL_ROLES,
+    "application.body": frozenset({Role.UNIT_OPERATOR, Role.ESTABLISHMENT_REVIEWER}),
+    "body.import": frozenset({Role.ADMINISTRATOR}),
+    "document.view": ALL_ROLES,
+    "document.issue": frozenset({Role.ISSUING_OFFICE, Role.ADMINISTRATOR}),
+    "document.void": frozenset({Role.ISSUING_OFFICE, Role.ADMINISTRATOR}),
     "audit.view": frozenset({Role.ADMINISTRATOR, Role.SUPERVISOR, Role.ESTABLISHMENT_REVIEWER}),
 }
 

@@ -11,6 +11,8 @@ LOADERS: list[tuple[str, str]] = [
     ("workflow", "bianzhi.workflow.services.processes_load"),
     ("funds", "bianzhi.funds.services.catalogue_load"),
     ("stats", "bianzhi.stats.services.indicators_load"),
+    ("documents", "bianzhi.documents.services.offices_load"),
+    ("bodies", "bianzhi.bodies.services.rules_load"),
 ]
 
 

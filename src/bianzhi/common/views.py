@@ -125,12 +125,15 @@ def workbench(request: HttpRequest) -> HttpResponse:
         ]
     if can(user, "audit.view"):
         shortcuts.append((gettext("Audit log"), reverse("common:audit_list")))
+    from bianzhi.stats.alert_views import workbench_alerts
+
     return render(
         request,
         "common/workbench.html",
         {
             "today": today,
             "cards": cards,
+            "alerts": workbench_alerts(user),
             "events": events,
             "can_audit": can(user, "audit.view"),
             "shortcuts": shortcuts,

@@ -279,7 +279,11 @@ def build_demo(actor: User) -> dict[str, Any]:
     from .funds import build_funds
 
     funds = build_funds(actor)
+    from .bodies import build_bodies
+
+    bodies = build_bodies(actor)  # the coordinating bodies of 深圳市 and the province, as a first load
     from bianzhi.stats.alerts import evaluate
 
     alerts = evaluate(actor=actor)  # what dynamic supervision finds in the demo province today
-    return {"built": True, **counts, "roster": roster, "cases": cases, "funds": funds, "alerts": alerts}
+    return {"built": True, **counts, "roster": roster, "cases": cases, "funds": funds, "bodies": bodies,
+            "alerts": alerts}

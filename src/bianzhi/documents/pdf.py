@@ -216,12 +216,19 @@ def _base_url() -> str:
     return STATIC_DIR.resolve().as_uri() + "/"
 
 
-def render_pdf_from_html(html: str) -> bytes:
-    """PDF bytes for an HTML document, with the font stylesheet and no network access."""
+def layout_html(html: str) -> Any:
+    """The laid-out WeasyPrint ``Document`` of an HTML document (its ``pages`` tell where each
+    element id landed, through ``page.anchors``), with the font stylesheet and no network
+    access; ``.write_pdf()`` gives the bytes."""
     fetcher = LocalURLFetcher(allowed_roots())
     stylesheet, font_config = _font_setup(fetcher)
     document = HTML(string=html, base_url=_base_url(), url_fetcher=fetcher)
-    pdf: bytes = document.write_pdf(stylesheets=[stylesheet], font_config=font_config)
+    return document.render(stylesheets=[stylesheet], font_config=font_config)
+
+
+def render_pdf_from_html(html: str) -> bytes:
+    """PDF bytes for an HTML document, with the font stylesheet and no network access."""
+    pdf: bytes = layout_html(html).write_pdf()
     return pdf
 
 

@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "bianzhi.workflow",
     "bianzhi.funds",
     "bianzhi.stats",
+    "bianzhi.bodies",
     "bianzhi.documents",
     "bianzhi.demo",
 ]

@@ -15,6 +15,10 @@ class RuleTable(models.TextChoices):
     EDUCATION = "education", _("Education")
     SETTING = "setting", _("Setting")
     SERVICE_ITEM = "service_item", _("Service catalogue item")
+    BODY_KIND = "body_kind", _("Kind of body")
+    POSITIVE_GROUND = "positive_ground", _("Positive-list ground")
+    NEGATIVE_ITEM = "negative_item", _("Negative-list item")
+    REVOCATION_SITUATION = "revocation_situation", _("Revocation situation")
 
 
 class ClassPolicy(models.TextChoices):

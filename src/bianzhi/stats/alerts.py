@@ -45,6 +45,12 @@ def rule_names() -> dict[str, str]:
         return {r["code"]: r["name"] for r in yaml.safe_load(fh)["rules"]}
 
 
+#: The kinds :func:`find` evaluates. Alerts of other kinds (``member_cap``, raised by the bodies
+#: import) are never resolved by an evaluation.
+EVALUATED_KINDS = ("over_cap", "key_post", "class_breach", "budget_over_cap", "double_dipping",
+                   "contract_expired", "roster_stale")
+
+
 @dataclass
 class Finding:
     kind: str
@@ -136,7 +142,7 @@ def evaluate(*, units: QuerySet[Unit] | None = None, today: dt.date | None = Non
                    .values_list("pk", flat=True))
     findings = {f.key: f for f in find(units, today)}
     current = {a.key: a for a in Alert.objects.select_for_update().filter(unit_id__in=unit_ids)
-               .exclude(status=AlertStatus.RESOLVED)}
+               .filter(kind__in=EVALUATED_KINDS).exclude(status=AlertStatus.RESOLVED)}
     raised = refreshed = resolved = 0
     entries: list[audit.Entry] = []
     for key, f in findings.items():

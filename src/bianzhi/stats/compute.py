@@ -153,8 +153,11 @@ def compute(q: Query) -> tuple[dict[str, Any], UnitFigures]:
 
     # 6. Post-class policy breaches over [a, b] (I15), comparing a−1 with b.
     before = q.start - ONE_DAY
-    rules = staffing_selectors.ruleset_for(q.path, q.end)
-    pairs = (spells.filter(Q(counting_q(before)) | Q(counting_q(q.end))).values("unit_id", "post_class")
+    rows = staffing_selectors.rule_rows()  # read once; a rule set per distinct jurisdiction path
+    rules = staffing_selectors.ruleset_for(q.path, q.end, rows)
+    unit_rules: dict[str, Any] = {q.path: rules}
+    pairs = (spells.filter(Q(counting_q(before)) | Q(counting_q(q.end)))
+             .values("unit_id", "post_class", "unit__jurisdiction_path")
              .annotate(a=Count("id", filter=counting_q(before)), b=Count("id", filter=counting_q(q.end))))
     caps_b = _caps(q.units, q.end)
     exceptions = set(CapChange.objects.filter(unit__in=q.units, is_exception=True, valid_from__gte=q.start,
@@ -163,7 +166,11 @@ def compute(q: Query) -> tuple[dict[str, Any], UnitFigures]:
     for pair in pairs:
         unit_id, post_class = pair["unit_id"], pair["post_class"]
         a, b = int(pair["a"]), int(pair["b"])
-        policy = rules.policy_of(post_class)
+        # each unit under the policies of its own jurisdiction (a district may have made a class stricter)
+        unit_path = pair["unit__jurisdiction_path"]
+        if unit_path not in unit_rules:
+            unit_rules[unit_path] = staffing_selectors.ruleset_for(unit_path, q.end, rows)
+        policy = unit_rules[unit_path].policy_of(post_class)
         cap: int | None = caps_b[(unit_id, post_class)][0] if (unit_id, post_class) in caps_b else base_class.get(
             (unit_id, post_class))
         breach = False

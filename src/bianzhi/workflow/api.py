@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 from django.http import HttpRequest
 from django.utils import timezone
-from ninja import Query, Router, Schema, Status
+from ninja import Field, Query, Router, Schema, Status
 from ninja.pagination import paginate
 
 from bianzhi.common.api import ERRORS, Paged, UnitRef, stable, unit_ref
@@ -220,6 +220,8 @@ class ActIn(Schema):
     action: Literal["approve", "return", "reject"]
     opinion: str = ""
     return_to: str = ""
+    extras: dict[str, str] = Field({}, description="what the kind asks of the step beyond the opinion, "
+                                                   "e.g. similarity_reason at a body set-up's establishment step")
 
 
 @router.post("/cases/{int:id}/act", response={200: CaseDetailOut, **ERRORS},

@@ -108,10 +108,17 @@ class DecisionForm(StyledForm):
     attachments = AttachmentsField(label=_("Attachments"))
 
     def __init__(self, *args: Any, actions: list[tuple[str, Any]], targets: list[tuple[str, str]],
-                 **kwargs: Any) -> None:
+                 extra_fields: list[tuple[str, Any, Any]] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["action"].choices = actions  # type: ignore[attr-defined]
         self.fields["return_to"].choices = targets  # type: ignore[attr-defined]
+        # what the case's kind asks of this step beyond the opinion: (name, label, help), checked by the service
+        extra_fields = extra_fields or []
+        self.extra_names = [name for name, _label, _help in extra_fields]
+        for name, label, help_text in extra_fields:
+            self.fields[name] = forms.CharField(label=label, help_text=help_text, required=False, max_length=2000,
+                                                widget=forms.Textarea(attrs={"rows": 3}))
+        self.order_fields(["step", "action", "return_to", *self.extra_names, "opinion", "attachments"])
 
 
 class WithdrawForm(StyledForm):

@@ -1,7 +1,9 @@
 """The kinds of application the engine runs, each a small class in the app that owns the
 domain (staffing for hires and caps, bodies for the coordinating bodies). The engine calls
 ``clean`` on submit and resubmit, ``facts`` and ``review`` for the case page, and ``effect``
-in the transaction of the final approval."""
+in the transaction of the final approval. Optionally, ``decision_fields(case=, step=)`` names
+what a step's decision asks for beyond the opinion (``(name, label, help)``, shown on the case
+page) and ``decision_errors(case=, step=, action=, extras=)`` checks those values."""
 
 from __future__ import annotations
 
@@ -39,6 +41,12 @@ KINDS: dict[str, str] = {
     "hire": "bianzhi.staffing.applications.HireApplication",
     "cap_change": "bianzhi.staffing.applications.CapChangeApplication",
     "funding_plan": "bianzhi.funds.applications.FundingPlanApplication",
+    "body_setup": "bianzhi.bodies.applications.BodySetupApplication",
+    "body_rename": "bianzhi.bodies.applications.BodyRenameApplication",
+    "body_merge": "bianzhi.bodies.applications.BodyMergeApplication",
+    "body_revoke": "bianzhi.bodies.applications.BodyRevokeApplication",
+    "body_duties": "bianzhi.bodies.applications.BodyDutiesApplication",
+    "body_members": "bianzhi.bodies.applications.BodyMembersApplication",
 }
 
 

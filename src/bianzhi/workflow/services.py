@@ -299,7 +299,7 @@ def case_submit(*, actor: Any, kind: str, data: dict[str, Any], uploads: list[Up
         division, unit = subject, None
     else:
         division, unit = Division.objects.get(pk=subject.jurisdiction_id), subject
-    process = process_for(kind, division.path)
+    process = process_for(getattr(handler, "process", kind), division.path)
     if process is None:
         raise BianzhiError(errors.PROCESS_NOT_FOUND, field="kind", value=kind, params={"kind": handler.label()})
     now = timezone.now()
@@ -320,7 +320,8 @@ def case_submit(*, actor: Any, kind: str, data: dict[str, Any], uploads: list[Up
 
 @transaction.atomic
 def case_act(*, actor: Any, case_id: Any, step: str, action: str, opinion: str = "", return_to: str = "",
-             uploads: list[Upload] | None = None, today: dt.date | None = None) -> Case:
+             uploads: list[Upload] | None = None, today: dt.date | None = None,
+             extras: dict[str, Any] | None = None) -> Case:
     """Decide one step: approve, return for revision (to the applicant or an earlier step) or
     reject. The last approval makes the decision take effect in this transaction."""
     case = _locked_case(actor, case_id)
@@ -360,6 +361,13 @@ def case_act(*, actor: Any, case_id: Any, step: str, action: str, opinion: str =
         c.add(errors.RETURN_TARGET_INVALID, field="return_to", value=return_to,
               allowed=" / ".join(_target_label(definition, t) for t in rules.return_targets(spec)))
     _check_uploads(uploads, c)
+    # What a kind of application asks of a decision beyond the opinion (e.g. why a similar body
+    # does not bar a set-up): its own violations, recorded with the decision when satisfied.
+    extras = {k: str(v).strip() for k, v in (extras or {}).items() if str(v or "").strip()}
+    hook = getattr(kind_for(case.kind), "decision_errors", None)
+    if hook is not None and action in Action.values:
+        for code, field, params in hook(case=case, step=str(step), action=action, extras=extras):
+            c.add(code, field=field, **params)
     c.raise_if_any()
 
     now = timezone.now()
@@ -369,10 +377,10 @@ def case_act(*, actor: Any, case_id: Any, step: str, action: str, opinion: str =
                   Action.REJECT: StepStatus.REJECTED}[Action(action)]
     row.return_to = target
     row.save()
-    params = {"step": row.code}
+    details: dict[str, Any] = {"step": row.code, **({"extras": extras} if extras else {})}
     if target:
-        params |= {"return_to": target, "return_to_name": _target_label(definition, target)}
-    event = _next_event(case, action, actor=actor, step=row, opinion=opinion, params=params, now=now)
+        details |= {"return_to": target, "return_to_name": _target_label(definition, target)}
+    event = _next_event(case, action, actor=actor, step=row, opinion=opinion, params=details, now=now)
     names = _store_uploads(case, event, uploads)
     extra: dict[str, Any] = {}
     if action == Action.APPROVE:

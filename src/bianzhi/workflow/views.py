@@ -138,7 +138,7 @@ def _case_context(request: HttpRequest, case: Case, decision: DecisionForm | Non
     handler = kind_for(case.kind)
     allowed = selectors.allowed_for(actor, case)
     if decision is None and allowed.step is not None:
-        decision = _decision_form(allowed, None)
+        decision = _decision_form(allowed, None, case=case)
     events = list(case.events.select_related("actor", "step").prefetch_related("attachments"))
     panels = handler.review(case, _today()) if handler is not None else []
     return {
@@ -151,10 +151,12 @@ def _case_context(request: HttpRequest, case: Case, decision: DecisionForm | Non
     }
 
 
-def _decision_form(allowed: selectors.Allowed, data: Any, files: Any = None) -> DecisionForm:
+def _decision_form(allowed: selectors.Allowed, data: Any, files: Any = None, *, case: Case) -> DecisionForm:
     """The decision form offers what the user may do now. When there is nothing left to do (the
     step was decided meanwhile, the case closed) a POST is parsed against every action, so that the
-    service answers with its own code (``step_already_decided``, ``case_closed``)."""
+    service answers with its own code (``step_already_decided``, ``case_closed``). A kind may ask
+    a decision for more than the opinion (``decision_fields``: e.g. why similar bodies do not bar
+    a set-up); those values go to the service as ``extras``."""
     from .choices import RETURN_TO_APPLICANT, Action
 
     actions = [(a, Action(a).label) for a in allowed.actions]
@@ -162,8 +164,11 @@ def _decision_form(allowed: selectors.Allowed, data: Any, files: Any = None) -> 
     if data is not None and allowed.step is None:
         actions = list(Action.choices)
         targets = [(data.get("return_to") or RETURN_TO_APPLICANT, "")]
-    return DecisionForm(data, files, actions=actions, targets=targets,
-                        initial={"step": allowed.step.code if allowed.step else "", "action": "approve"})
+    step = allowed.step.code if allowed.step else str((data or {}).get("step", ""))
+    hook = getattr(kind_for(case.kind), "decision_fields", None)
+    extra = hook(case=case, step=step) if hook is not None and step else []
+    return DecisionForm(data, files, actions=actions, targets=targets, extra_fields=extra,
+                        initial={"step": step, "action": "approve"})
 
 
 @login_required
@@ -179,12 +184,13 @@ def case_act(request: HttpRequest, pk: int) -> HttpResponse:
     actor: Any = request.user
     case = selectors.get_case(actor=actor, pk=pk)
     allowed = selectors.allowed_for(actor, case)
-    form = _decision_form(allowed, request.POST, request.FILES)
+    form = _decision_form(allowed, request.POST, request.FILES, case=case)
     if form.is_valid():
         d = form.cleaned_data
         try:
             services.case_act(actor=actor, case_id=case.pk, step=d["step"], action=d["action"], opinion=d["opinion"],
-                              return_to=d["return_to"], uploads=_uploads(d["attachments"]))
+                              return_to=d["return_to"], uploads=_uploads(d["attachments"]),
+                              extras={name: d.get(name, "") for name in form.extra_names})
         except BianzhiError as exc:
             add_service_errors(form, exc)
         else:
@@ -260,14 +266,18 @@ def attachment(request: HttpRequest, pk: int, attachment_id: int) -> FileRespons
 # --------------------------------------------------------------------------- applications
 
 
-def _apply(request: HttpRequest, kind: str, form_class: Any, title: str, *, case: Case | None = None) -> HttpResponse:
+def _apply(request: HttpRequest, kind: str, form_class: Any, title: str, *, case: Case | None = None,
+           initial: dict[str, Any] | None = None) -> HttpResponse:
+    """The generic application page of a kind: ``form_class`` parses (``data_for_service``), the
+    kind's ``clean`` decides. A form class may name its own page (``apply_template``); ``initial``
+    prefills a new application (e.g. the code of the body a change applies to)."""
     actor: Any = request.user
     handler = kind_for(kind)
     assert handler is not None
     require(actor, handler.permission)
     rules = staffing_selectors.ruleset_for(scope_of(actor).path, _today())
     units = None if actor.is_unit_bound or case is not None else units_in_scope(actor=actor, status=UnitStatus.ACTIVE)
-    initial: dict[str, Any] = {}
+    initial = dict(initial or {})
     if case is not None:
         initial = {**case.payload, "post_names": "\n".join(case.payload.get("post_names", []))}
     elif units is not None and request.GET.get("unit", "").isdigit():
@@ -292,8 +302,8 @@ def _apply(request: HttpRequest, kind: str, form_class: Any, title: str, *, case
             add_service_errors(form, exc)
         else:
             return redirect("workflow:case_detail", pk=done_case.pk)
-    return render(request, "workflow/apply.html", {
-        "form": form, "note": note, "title": title, "case": case,
+    return render(request, getattr(form_class, "apply_template", "workflow/apply.html"), {
+        "form": form, "note": note, "title": title, "case": case, "kind": kind,
         "breadcrumbs": _crumbs(*(((case.number, reverse("workflow:case_detail", args=[case.pk])),) if case else ()),
                                (title, None)),
     }, status=422 if request.method == "POST" else 200)
@@ -316,8 +326,10 @@ def case_revise(request: HttpRequest, pk: int) -> HttpResponse:
     allowed = selectors.allowed_for(actor, case)
     if not allowed.can_revise:
         raise Http404
+    from bianzhi.bodies.forms import APPLICATION_FORMS as BODY_FORMS
+
     form_class = {"hire": HireApplicationForm, "cap_change": CapChangeApplicationForm,
-                  "funding_plan": FundingPlanApplicationForm}.get(case.kind)
+                  "funding_plan": FundingPlanApplicationForm, **BODY_FORMS}.get(case.kind)
     if form_class is None:
         raise Http404
     return _apply(request, case.kind, form_class, _("Revise and resubmit"), case=case)

@@ -53,7 +53,11 @@ def bz_widget(field: Any) -> str:
     """Render a bound form field with the Bootstrap class its widget needs (and is-invalid)."""
     widget = field.field.widget
     kind = getattr(widget, "input_type", "") or widget.__class__.__name__.lower()
-    css = "form-select" if kind in _SELECTS else "form-check-input" if kind in _CHECKS else "form-control"
+    if getattr(widget, "option_template_name", None) and kind in _CHECKS:
+        # a radio or checkbox list: Django puts the class on the wrapper too, so style the list instead
+        css = "bz-choices"
+    else:
+        css = "form-select" if kind in _SELECTS else "form-check-input" if kind in _CHECKS else "form-control"
     if field.errors:
         css += " is-invalid"
     attrs = {"class": f"{widget.attrs.get('class', '')} {css}".strip()}

@@ -47,7 +47,7 @@ IMPORTERS: dict[str, ImporterSpec] = {
     "roster": ImporterSpec("bianzhi.staffing.importing.import_roster", takes_mode=True),
     "funding": ImporterSpec("bianzhi.funds.importing.import_funding"),
     "purchases": ImporterSpec("bianzhi.funds.importing.import_purchases"),
-    "bodies": ImporterSpec(None),
+    "bodies": ImporterSpec("bianzhi.bodies.importing.import_bodies"),
 }
 
 EXIT_OK, EXIT_REJECTED, EXIT_USAGE = 0, 1, 2
