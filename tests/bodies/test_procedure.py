@@ -155,3 +155,42 @@ def test_bad_codes_and_changes_outside_the_procedure(bodies_world):
         "change_outside_procedure"]
     assert codes_of(lambda: submit(w, "body_members", actor=w.users.yuexiu_reviewer, body=body.code,
                                    members=[], reason="x")) == ["body_not_found"]
+
+
+def test_task_groups_are_set_up_and_ended_through_the_procedure(bodies_world):
+    w = bodies_world
+    body, _ = setup_body(w)
+    case = run(w, submit(w, "body_task_group", body=body.code, task_group="危险化学品专项小组",
+                         lead_unit=w.units[2].uscc, members=[w.units[3].pk, w.units[4].pk], duties="专项整治危险化学品。",
+                         reason="开展专项整治"))
+    group = TaskGroup.objects.get(body=body)
+    assert (case.status, group.name, group.lead_unit, group.valid_from, group.valid_to) == (
+        "approved", "危险化学品专项小组", w.units[2], TODAY, None)
+    assert sorted(group.members.values_list("pk", flat=True)) == [w.units[3].pk, w.units[4].pk]
+    assert codes_of(lambda: submit(w, "body_task_group", body=body.code, task_group="危险化学品专项小组",
+                                   lead_unit=w.units[2].uscc, reason="x")) == ["task_group_taken"]
+    assert codes_of(lambda: submit(w, "body_task_group", body=body.code, task_group="不存在的小组", end=True,
+                                   reason="x")) == ["task_group_not_found"]
+    run(w, submit(w, "body_task_group", body=body.code, task_group="危险化学品专项小组", end=True, reason="整治结束"))
+    group.refresh_from_db()
+    assert group.valid_to == TODAY
+    assert list(BodyVersion.objects.filter(body=body).values_list("change", flat=True)) == [
+        "set_up", "task_group", "task_group_end"]
+
+
+def test_the_task_group_form_page(bodies_world):
+    from django.test import Client
+
+    w = bodies_world
+    body, _ = setup_body(w)
+    client = Client()
+    client.force_login(w.users.tianhe_reviewer)
+    page = client.get(f"/bodies/{body.pk}/apply/task-group/")
+    assert page.status_code == 200 and 'name="task_group"' in page.content.decode()
+    response = client.post(f"/bodies/{body.pk}/apply/task-group/", {
+        "body": body.code, "task_group": "督查专项小组", "lead_unit": w.units[1].uscc,
+        "members": [str(w.units[2].pk)], "reason": "加强督查"})
+    assert response.status_code == 302
+    from bianzhi.workflow.models import Case
+
+    assert Case.objects.filter(kind="body_task_group").get().payload["task_group"] == "督查专项小组"

@@ -22,7 +22,8 @@ from bianzhi.staffing.choices import RuleTable
 from . import errors, selectors
 from .models import Body, BodyStatus
 
-CHANGE_KINDS = ("body_setup", "body_rename", "body_merge", "body_revoke", "body_duties", "body_members")
+CHANGE_KINDS = ("body_setup", "body_rename", "body_merge", "body_revoke", "body_duties", "body_members",
+                "body_task_group")
 
 
 def _text(value: Any) -> str:
@@ -259,7 +260,8 @@ class BodyChangeApplication:
     permission = "application.body"
     LABELS = {"body_rename": "Rename of a coordinating body", "body_merge": "Merger of coordinating bodies",
               "body_revoke": "Revocation of a coordinating body", "body_duties": "Change of a body's duties",
-              "body_members": "Change of a body's member units"}
+              "body_members": "Change of a body's member units",
+              "body_task_group": "Set-up or end of a task group"}
 
     def __init__(self, code: str) -> None:
         self.code = code
@@ -315,6 +317,26 @@ class BodyChangeApplication:
                           allowed=" / ".join(rules.names(RuleTable.REVOCATION_SITUATION)))
                 payload["situation"] = situation or ""
                 title = _("Revoke %(name)s") % {"name": body.name}
+            elif self.code == "body_task_group":
+                # a special task group (专项小组, B2) inside the body: set up (name, lead, members,
+                # duties) or ended (its name) through the same procedure
+                group = _text(data.get("task_group"))
+                open_groups = dict(body.task_groups.filter(valid_to__isnull=True).values_list("name", "pk"))
+                if not group or len(group) > 100:
+                    c.add(errors.NAME_REQUIRED, field="task_group", value=group or None)
+                if data.get("end"):
+                    if group and group not in open_groups:
+                        c.add(errors.TASK_GROUP_NOT_FOUND, field="task_group", value=group)
+                    payload.update(task_group=group, end=True)
+                    title = _("End the task group %(group)s of %(name)s") % {"group": group, "name": body.name}
+                else:
+                    if group in open_groups:
+                        c.add(errors.TASK_GROUP_TAKEN, field="task_group", value=group)
+                    lead = _unit(actor, data.get("lead_unit"), "lead_unit", c, within=path)
+                    members = _members(actor, data.get("members"), c, within=path)
+                    payload.update(task_group=group, end=False, lead_unit=lead.pk if lead else None,
+                                   members=[m.pk for m in members], duties=_text(data.get("duties"))[:2000])
+                    title = _("Set up the task group %(group)s of %(name)s") % {"group": group, "name": body.name}
             elif self.code == "body_merge":
                 others = []
                 raw = data.get("others") or []
@@ -380,3 +402,5 @@ BodyMergeApplication = _change("body_merge")
 BodyRevokeApplication = _change("body_revoke")
 BodyDutiesApplication = _change("body_duties")
 BodyMembersApplication = _change("body_members")
+BodyTaskGroupApplication = type("BodyTaskGroupApplication", (BodyChangeApplication,),
+                                {"__init__": lambda self: BodyChangeApplication.__init__(self, "body_task_group")})

@@ -25,6 +25,8 @@ SIMILARITY_REASON_REQUIRED = define(
     _("Similar bodies exist (best match %(score)s): record why they do not bar the set-up."))
 MERGE_NEEDS_TWO = define("merge_needs_two", _("A merger needs at least one other active body of the jurisdiction."))
 NOTHING_CHANGES = define("nothing_changes", _("The application changes nothing."))
+TASK_GROUP_NOT_FOUND = define("task_group_not_found", _("The body has no current task group of this name."))
+TASK_GROUP_TAKEN = define("task_group_taken", _("The body already has a current task group of this name."))
 BODY_CODE_TAKEN = define(
     "body_code_taken", _("This body code belongs to another body (of another jurisdiction, or outside yours)."))
 BODY_DIVISION_LEVEL = define(

@@ -331,8 +331,28 @@ class BodyMembersForm(BodyChangeForm):
     own_fields = ("members", "member_codes", "over_cap_reason")
 
 
+class BodyTaskGroupForm(BodyChangeForm):
+    """设立 / 撤销专项小组 (B2) through the procedure."""
+
+    kind = "body_task_group"
+    own_fields = ("members", "member_codes")
+    task_group = forms.CharField(label=_("Task group"), max_length=100)
+    end = forms.BooleanField(label=_("End this task group"), required=False)
+    lead_unit = forms.CharField(label=_("Lead unit of the task group (credit code)"), required=False, max_length=18)
+    group_duties = forms.CharField(label=_("Duties of the task group"), required=False, max_length=2000,
+                                   widget=_textarea(3))
+
+    def data_for_service(self) -> dict[str, Any]:
+        out = super().data_for_service()
+        d = self.cleaned_data
+        out.update(task_group=d["task_group"], end=d.get("end", False), lead_unit=(d.get("lead_unit") or "").strip(),
+                   duties=d.get("group_duties") or "")
+        return out
+
+
 CHANGE_FORMS: dict[str, type[BodyChangeForm]] = {
-    form.kind: form for form in (BodyRenameForm, BodyMergeForm, BodyRevokeForm, BodyDutiesForm, BodyMembersForm)
+    form.kind: form for form in (BodyRenameForm, BodyMergeForm, BodyRevokeForm, BodyDutiesForm, BodyMembersForm,
+                                 BodyTaskGroupForm)
 }
 #: every application form of the bodies, by kind (the approvals' revise page uses it too)
 APPLICATION_FORMS: dict[str, type[forms.Form]] = {"body_setup": BodySetupForm, **CHANGE_FORMS}

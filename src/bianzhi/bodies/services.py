@@ -117,6 +117,18 @@ def apply_change(*, case: Any, actor: Any, today: dt.date) -> str:
             title, change = f"关于调整{body.name}成员单位的通知", "members"
             text = [f"经研究，{body.name}（机构编码{body.code}）的成员单位调整为："
                     + "、".join(Unit.objects.filter(pk__in=p["members"]).values_list("name", flat=True)) + "。"]
+        elif case.kind == "body_task_group":
+            if p.get("end"):
+                TaskGroup.objects.filter(body=body, name=p["task_group"], valid_to__isnull=True).update(valid_to=today)
+                title, change = f"关于撤销{body.name}{p['task_group']}的通知", "task_group_end"
+                text = [f"经研究，撤销{body.name}（机构编码{body.code}）下设的{p['task_group']}。"]
+            else:
+                group = TaskGroup.objects.create(body=body, name=p["task_group"], lead_unit_id=p["lead_unit"],
+                                                 duties=p.get("duties", ""), valid_from=today)
+                group.members.set(p.get("members", []))
+                title, change = f"关于设立{body.name}{p['task_group']}的通知", "task_group"
+                text = [f"经研究，在{body.name}（机构编码{body.code}）下设立{p['task_group']}，"
+                        f"由{group.lead_unit.name}牵头。", *([f"主要职责：{group.duties}"] if group.duties else [])]
         elif case.kind == "body_revoke":
             body.status, body.ended_on = BodyStatus.REVOKED, today
             _set_members(body, [], today)

@@ -52,7 +52,7 @@ BODY_SORTS = {
 CASE_SORTS = {"number": "number", "submitted": "submitted_at", "status": "status", "unit": "unit__name"}
 #: the change applications a body's page offers, in the order of its buttons (URL word → kind)
 CHANGES = {"rename": "body_rename", "duties": "body_duties", "members": "body_members", "merge": "body_merge",
-           "revoke": "body_revoke"}
+           "revoke": "body_revoke", "task-group": "body_task_group"}
 
 
 def _today() -> dt.date:
@@ -218,13 +218,15 @@ def body_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _change_buttons() -> dict[str, str]:
     return {"rename": _("Rename"), "duties": _("Change duties"), "members": _("Change member units"),
-            "merge": _("Merge other bodies into it"), "revoke": _("Revoke")}
+            "merge": _("Merge other bodies into it"), "task-group": _("Set up or end a task group"),
+            "revoke": _("Revoke")}
 
 
 def _change_label(change: str) -> str:
     labels = {"set_up": _("Set up"), "rename": _("Renamed"), "duties": _("Duties changed"),
               "members": _("Member units changed"), "merge": _("Bodies merged into it"),
-              "merged": _("Merged into another body"), "revoke": _("Revoked"), "import": _("First load")}
+              "merged": _("Merged into another body"), "revoke": _("Revoked"), "import": _("First load"),
+              "task_group": _("Task group set up"), "task_group_end": _("Task group ended")}
     return labels.get(change, change)
 
 

@@ -47,6 +47,7 @@ KINDS: dict[str, str] = {
     "body_revoke": "bianzhi.bodies.applications.BodyRevokeApplication",
     "body_duties": "bianzhi.bodies.applications.BodyDutiesApplication",
     "body_members": "bianzhi.bodies.applications.BodyMembersApplication",
+    "body_task_group": "bianzhi.bodies.applications.BodyTaskGroupApplication",
 }
 
 

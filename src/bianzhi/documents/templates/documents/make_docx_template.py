@@ -209,9 +209,11 @@ def section_setup(doc: Any) -> None:
     section.left_margin, section.right_margin = Mm(28), Mm(26)
     section.header_distance, section.footer_distance = Mm(15), Mm(25)
     grid = section._sectPr.find(qn("w:docGrid"))
-    grid.set(qn("w:type"), "linesAndChars")
+    # A line grid only (22 lines a page): a character grid ("linesAndChars") is laid out
+    # differently by Word, WPS and LibreOffice (LibreOffice spreads the characters over two cells),
+    # so the 28 characters a line come from the 16 pt body in the 156 mm text block instead.
+    grid.set(qn("w:type"), "lines")
     grid.set(qn("w:linePitch"), str(LINE_PITCH))
-    grid.set(qn("w:charSpace"), str(CHAR_SPACE))
     doc.settings.odd_and_even_pages_header_footer = True
 
 
