@@ -481,3 +481,29 @@ def test_a_merger_may_take_the_name_of_a_merged_body(bodies_world):
     case = run(w, submit(w, "body_merge", body=a.code, others=[b.code], name=b.name, reason="整合设置"))
     a.refresh_from_db()
     assert (case.status, a.name, a.code) == ("approved", "天河区消防安全委员会", a.code)
+
+
+def test_the_web_import_dry_run_then_confirm(bodies_world, settings, tmp_path):
+    """The first load from the page: template, upload, check report, confirm (the shared import pages)."""
+    import re
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.test import Client
+
+    settings.DATA_DIR = tmp_path
+    w = bodies_world
+    client = Client()
+    client.force_login(w.users.tianhe_admin)
+    assert client.get("/bodies/import/template/").status_code == 200
+    data = xlsx([row(w)])
+    page = client.post("/bodies/import/", {"action": "upload",
+                                          "file": SimpleUploadedFile("机构.xlsx", data)}).content.decode()
+    assert re.search(r'data-count="created">1<', page) and Body.objects.count() == 0
+    sha = re.search(r'name="sha256" value="([0-9a-f]{64})"', page).group(1)
+    response = client.post("/bodies/import/", {"action": "confirm", "sha256": sha})
+    assert response.status_code == 302 and Body.objects.count() == 1
+    assert codes.is_valid(Body.objects.get().code)
+    assert Client().get("/bodies/import/").status_code == 302  # not logged in
+    reviewer = Client()
+    reviewer.force_login(w.users.tianhe_reviewer)
+    assert reviewer.get("/bodies/import/").status_code == 403  # administrators load bodies

@@ -693,7 +693,7 @@ def template_workbook(rows: list[list]) -> bytes:
 @pytest.fixture
 def upload_dir(settings, tmp_path):
     settings.DATA_DIR = tmp_path
-    return tmp_path / "uploads" / "unit-import"
+    return tmp_path / "uploads" / "units-import"
 
 
 def test_import_template_has_the_headers_and_the_code_lists_of_the_scope(world):

@@ -258,6 +258,7 @@ ROUTES = {
     "orgs:establishment_list": "list", "orgs:person_list": "list", "orgs:person_new": "page",
     "orgs:person_detail": ("object", "person", ["GET"]),
     "orgs:unit_import": "page", "orgs:unit_import_template": "page", "orgs:unit_import_report": "page",
+    "bodies:import": "page", "bodies:import_template": "page", "bodies:import_report": "page",
     "common:workbench": "page", "common:audit_list": "list", "common:audit_detail": ("object", "audit", ["GET"]),
     # 编外人员 API
     "api:staffing_roster_list": "list", "api:staffing_roster_detail": ("object", "spell", ["GET"]),

@@ -10,4 +10,7 @@ urlpatterns = [
     path("apply/setup/", views.apply_setup, name="apply_setup"),
     path("similar/", views.similar, name="similar"),
     path("applications/", views.case_list, name="case_list"),
+    path("import/", views.body_import, name="import"),
+    path("import/report/", views.body_import_report, name="import_report"),
+    path("import/template/", views.body_import_template, name="import_template"),
 ]

@@ -23,6 +23,8 @@ from django.shortcuts import render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_http_methods
 
 from bianzhi.accounts.permissions import can, require
 from bianzhi.common.exports import Column, xlsx_response
@@ -309,3 +311,35 @@ def case_list(request: HttpRequest) -> HttpResponse:
         "form": form, "listing": listing, "today": _today(), "can_apply": can(actor, "application.body"),
         "breadcrumbs": _crumbs((_("Applications"), None)),
     })
+
+
+# ------------------------------------------------------------------------------------ first load (import)
+
+from bianzhi.common.import_pages import ImportKind, import_page, import_report, import_template  # noqa: E402
+
+BODY_IMPORT = ImportKind(
+    kind="bodies", permission="body.import", run="bianzhi.bodies.importing.import_bodies",
+    template="bianzhi.bodies.importing.template_bytes", title=gettext_lazy("Import coordinating bodies"),
+    page="bodies:import", template_url="bodies:import_template", report_url="bodies:import_report",
+    list_url="bodies:body_list", list_title=gettext_lazy("Registry of coordinating bodies"),
+    section=gettext_lazy("Coordinating bodies"), key_label=gettext_lazy("Body code"),
+    name_label=gettext_lazy("Body name"),
+    intro=gettext_lazy("The first load of the existing bodies: one row per body. A body code kept when given "
+                       "(its check character is verified), assigned when empty; bodies above the member cap are "
+                       "accepted and raised as supervision alerts."))
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def body_import(request: HttpRequest) -> HttpResponse:
+    return import_page(request, BODY_IMPORT)
+
+
+@login_required
+def body_import_report(request: HttpRequest) -> HttpResponse:
+    return import_report(request, BODY_IMPORT)
+
+
+@login_required
+def body_import_template(request: HttpRequest) -> HttpResponse:
+    return import_template(request, BODY_IMPORT, _("bodies-import-template"))

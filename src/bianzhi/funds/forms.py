@@ -264,26 +264,3 @@ class ExitToServiceForm(StyledForm):
     def __init__(self, *args: Any, contracts: Any = (), **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         cast(forms.ChoiceField, self.fields["contract"]).choices = with_blank(contracts, "---------")
-
-
-# ---------------------------------------------------------------- imports
-
-
-class ImportUploadForm(StyledForm):
-    file = forms.FileField(
-        label=_("File"),
-        help_text=_("The template filled in, as .xlsx or .csv (UTF-8)."),
-        widget=forms.ClearableFileInput(attrs={"accept": ".xlsx,.csv"}),
-    )
-
-    ALLOWED = (".xlsx", ".csv")
-
-    def clean_file(self) -> Any:
-        upload = self.cleaned_data["file"]
-        if not upload.name.lower().endswith(self.ALLOWED):
-            raise forms.ValidationError(_("Only .xlsx and .csv files can be imported."))
-        return upload
-
-
-class ImportConfirmForm(forms.Form):
-    sha256 = forms.RegexField(regex=r"^[0-9a-f]{64}$", widget=forms.HiddenInput)

@@ -645,3 +645,11 @@ def template_bytes(kind: str, actor: Any, *, today: dt.date | None = None) -> by
     sheet.freeze_panes(1, 0)
     book.close()
     return buffer.getvalue()
+
+
+def funding_workbook(actor: Any) -> bytes:
+    return template_bytes("funding", actor)
+
+
+def purchases_workbook(actor: Any) -> bytes:
+    return template_bytes("purchases", actor)

@@ -10,16 +10,11 @@ every list, total and export is built on scoped reads only.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import decimal
-import hashlib
-import os
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from typing import Any, cast
-from urllib.parse import quote
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -33,14 +28,11 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
 from bianzhi.accounts.permissions import can, require
-from bianzhi.common.errors import BianzhiError
-from bianzhi.common.exports import XLSX_MIME, Column, xlsx_response
+from bianzhi.common.exports import Column, xlsx_response
 from bianzhi.common.exports import exported_on as _exported_on
 from bianzhi.common.forms import call_service as _call
 from bianzhi.common.listing import Listing
 from bianzhi.common.scoping import path_in_scope, scope_of, scoped
-from bianzhi.common.tabular import ImportResult, sha256_hex
-from bianzhi.common.uploads import UploadStore
 from bianzhi.divisions.models import Division
 from bianzhi.orgs.choices import UnitStatus
 from bianzhi.orgs.models import Unit
@@ -63,8 +55,6 @@ from .forms import (
     FundingFilterForm,
     FundingForm,
     FundingPlanApplicationForm,
-    ImportConfirmForm,
-    ImportUploadForm,
     PlanFilterForm,
 )
 from .models import ControlPlan, PurchaseContract
@@ -676,212 +666,54 @@ def exit_to_service(request: HttpRequest) -> HttpResponse:
 
 # ------------------------------------------------------------------------------------ imports
 
-
-@dataclass(frozen=True)
-class ImportKind:
-    """One of the two funds imports: its template kind, permission, pages and upload folder."""
-
-    kind: str
-    permission: str
-    title: Any
-    page: str
-    template_url: str
-    report_url: str
-    list_url: str
-    list_title: Any
-    intro: Any
-
-    @property
-    def session_key(self) -> str:
-        return f"funds.{self.kind}_import"
-
-    @property
-    def done_key(self) -> str:
-        return f"funds.{self.kind}_import_done"
-
-    @property
-    def store(self) -> UploadStore:
-        return UploadStore(f"{self.kind}-import")
-
+from bianzhi.common.import_pages import ImportKind, import_page, import_report, import_template  # noqa: E402
 
 FUNDING_IMPORT = ImportKind(
-    kind="funding", permission="funding.change", title=gettext_lazy("Import funding"),
+    kind="funding", permission="funding.change", run="bianzhi.funds.importing.import_funding",
+    template="bianzhi.funds.importing.funding_workbook", title=gettext_lazy("Import funding"),
     page="funds:funding_import", template_url="funds:funding_import_template",
     report_url="funds:funding_import_report", list_url="funds:funding_list",
-    list_title=gettext_lazy("Budget and spending"),
+    list_title=gettext_lazy("Budget and spending"), section=gettext_lazy("Funds and purchased services"),
     intro=gettext_lazy("One row per unit and year: the unit's credit code, the year, the budget and the "
                        "spending. A row of an existing unit and year updates it; a budget above the funding cap "
                        "is refused."))
 PURCHASE_IMPORT = ImportKind(
-    kind="purchases", permission="purchase.change", title=gettext_lazy("Import purchase contracts"),
+    kind="purchases", permission="purchase.change", run="bianzhi.funds.importing.import_purchases",
+    template="bianzhi.funds.importing.purchases_workbook", title=gettext_lazy("Import purchase contracts"),
     page="funds:contract_import", template_url="funds:contract_import_template",
     report_url="funds:contract_import_report", list_url="funds:contract_list",
-    list_title=gettext_lazy("Purchase contracts"),
+    list_title=gettext_lazy("Purchase contracts"), section=gettext_lazy("Funds and purchased services"),
     intro=gettext_lazy("One row per contract: number, the unit's credit code, the catalogue item, start and "
                        "end dates and the amount. Contract numbers must be new."))
-IMPORT_MAX_BYTES = 50 * 1024 * 1024
-PREVIEW_ROWS = 200
-REPORT_ROWS = 500
-
-
-def _import_crumbs(imp: ImportKind, *items: tuple[str, str | None]) -> list[tuple[str, str | None]]:
-    return _crumbs((str(imp.list_title), reverse(imp.list_url)), (str(imp.title), reverse(imp.page)), *items)
-
-
-def _run_import(imp: ImportKind, actor: Any, data: bytes, filename: str, *, dry_run: bool) -> ImportResult:
-    from . import importing
-
-    run = importing.import_funding if imp.kind == "funding" else importing.import_purchases
-    try:
-        return run(actor=actor, data=data, filename=filename, dry_run=dry_run)
-    except BianzhiError as exc:
-        return ImportResult(kind=imp.kind, filename=filename, sha256=sha256_hex(data), dry_run=dry_run,
-                            errors=exc.errors)
-
-
-def _store_upload(request: HttpRequest, imp: ImportKind, data: bytes, filename: str) -> str:
-    sha256 = sha256_hex(data)
-    imp.store.store(int(cast(Any, request.user).pk), sha256, data)
-    request.session[imp.session_key] = {"sha256": sha256, "filename": filename}
-    return sha256
-
-
-def _load_upload(request: HttpRequest, imp: ImportKind, sha256: str) -> tuple[bytes, str] | None:
-    info = request.session.get(imp.session_key) or {}
-    if not sha256 or info.get("sha256") != sha256:
-        return None
-    try:
-        data = imp.store.path(int(cast(Any, request.user).pk), sha256).read_bytes()
-    except OSError:
-        return None
-    if hashlib.sha256(data).hexdigest() != sha256:
-        return None
-    return data, str(info.get("filename") or "upload.xlsx")
-
-
-def _discard_upload(request: HttpRequest, imp: ImportKind, sha256: str) -> None:
-    request.session.pop(imp.session_key, None)
-    with contextlib.suppress(OSError):
-        imp.store.path(int(cast(Any, request.user).pk), sha256).unlink()
-
-
-def _cell_text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, dt.datetime):
-        return value.isoformat(sep=" ")
-    return str(value)
-
-
-def _report_page(request: HttpRequest, imp: ImportKind, result: ImportResult, sha256: str) -> HttpResponse:
-    errors = [{"row": e.row, "column": e.field or "", "value": _cell_text(e.value), "code": e.code,
-               "message": e.message} for e in result.errors[:REPORT_ROWS]]
-    return render(request, "funds/import_report.html", {
-        "imp": imp, "result": result, "sha256": sha256, "errors": errors,
-        "more_errors": max(len(result.errors) - REPORT_ROWS, 0),
-        "preview": result.preview[:PREVIEW_ROWS],
-        "more_preview": max(len(result.preview) - PREVIEW_ROWS, 0),
-        "confirm_form": ImportConfirmForm(initial={"sha256": sha256}),
-        "breadcrumbs": _import_crumbs(imp, (_("Check report"), None)),
-    })
-
-
-def _import_page(request: HttpRequest, imp: ImportKind) -> HttpResponse:
-    """Template → upload → dry-run report → confirm → result."""
-    actor: Any = request.user
-    require(actor, imp.permission)
-    if request.method == "POST" and request.POST.get("action") == "confirm":
-        return _import_confirm(request, imp)
-    form = ImportUploadForm(request.POST or None, request.FILES or None)
-    if request.method == "POST" and form.is_valid():
-        upload = form.cleaned_data["file"]
-        if upload.size > IMPORT_MAX_BYTES:
-            form.add_error("file", _("The file is larger than %(size)s MB.") % {"size": IMPORT_MAX_BYTES >> 20})
-        else:
-            data = upload.read()
-            filename = os.path.basename(upload.name)[:200]
-            sha256 = _store_upload(request, imp, data, filename)
-            return _report_page(request, imp, _run_import(imp, actor, data, filename, dry_run=True), sha256)
-    return render(request, "funds/import.html", {
-        "imp": imp, "form": form, "done": request.session.pop(imp.done_key, None),
-        "breadcrumbs": _crumbs((str(imp.list_title), reverse(imp.list_url)), (str(imp.title), None)),
-    })
-
-
-def _import_confirm(request: HttpRequest, imp: ImportKind) -> HttpResponse:
-    form = ImportConfirmForm(request.POST)
-    sha256 = form.cleaned_data["sha256"] if form.is_valid() else ""
-    stored = _load_upload(request, imp, sha256)
-    if stored is None:
-        messages.error(request, _("The uploaded file is no longer available: upload it again."))
-        return redirect(imp.page)
-    data, filename = stored
-    result = _run_import(imp, request.user, data, filename, dry_run=False)
-    if not result.committed:
-        return _report_page(request, imp, result, sha256)
-    _discard_upload(request, imp, sha256)
-    request.session[imp.done_key] = {"filename": filename, **result.counts()}
-    messages.success(request, _("The import of “%(file)s” is complete.") % {"file": filename})
-    return redirect(imp.page)
-
-
-def _import_report(request: HttpRequest, imp: ImportKind) -> HttpResponse:
-    """The dry-run report of the pending upload as a workbook (row, column, value, reason)."""
-    actor: Any = request.user
-    require(actor, imp.permission)
-    stored = _load_upload(request, imp, request.GET.get("sha256", ""))
-    if stored is None:
-        messages.error(request, _("The uploaded file is no longer available: upload it again."))
-        return redirect(imp.page)
-    data, filename = stored
-    result = _run_import(imp, actor, data, filename, dry_run=True)
-    columns = [Column(_("Row"), 8, "int"), Column(_("Column"), 18), Column(_("Value"), 28),
-               Column(_("Error code"), 24), Column(_("Reason"), 60)]
-    rows = ([e.row, e.field or "", _cell_text(e.value), e.code, e.message] for e in result.errors)
-    return xlsx_response(_("Import check report"), _("Import check report"), columns, rows,
-                         subtitle=_("File “%(file)s”.") % {"file": filename} + " " + _exported_on(actor))
-
-
-def _import_template(request: HttpRequest, imp: ImportKind, filename: str) -> HttpResponse:
-    from . import importing
-
-    actor: Any = request.user
-    require(actor, imp.permission)
-    response = HttpResponse(importing.template_bytes(imp.kind, actor), content_type=XLSX_MIME)
-    name = f"{filename}.xlsx"
-    response["Content-Disposition"] = f"attachment; filename=\"{imp.kind}-template.xlsx\"; filename*=UTF-8''{quote(name)}"
-    return response
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def funding_import(request: HttpRequest) -> HttpResponse:
-    return _import_page(request, FUNDING_IMPORT)
+    return import_page(request, FUNDING_IMPORT)
 
 
 @login_required
 def funding_import_report(request: HttpRequest) -> HttpResponse:
-    return _import_report(request, FUNDING_IMPORT)
+    return import_report(request, FUNDING_IMPORT)
 
 
 @login_required
 def funding_import_template(request: HttpRequest) -> HttpResponse:
-    return _import_template(request, FUNDING_IMPORT, _("funding-import-template"))
+    return import_template(request, FUNDING_IMPORT, _("funding-import-template"))
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def contract_import(request: HttpRequest) -> HttpResponse:
-    return _import_page(request, PURCHASE_IMPORT)
+    return import_page(request, PURCHASE_IMPORT)
 
 
 @login_required
 def contract_import_report(request: HttpRequest) -> HttpResponse:
-    return _import_report(request, PURCHASE_IMPORT)
+    return import_report(request, PURCHASE_IMPORT)
 
 
 @login_required
 def contract_import_template(request: HttpRequest) -> HttpResponse:
-    return _import_template(request, PURCHASE_IMPORT, _("purchase-import-template"))
+    return import_template(request, PURCHASE_IMPORT, _("purchase-import-template"))

@@ -286,26 +286,3 @@ class PersonForm(StyledForm):
         if unit is None:
             raise forms.ValidationError(message_for(UNIT_NOT_FOUND), code=UNIT_NOT_FOUND)
         return unit
-
-
-# ---------------------------------------------------------------- import
-
-
-class UnitImportUploadForm(StyledForm):
-    file = forms.FileField(
-        label=_("File"),
-        help_text=_("The unit template filled in, as .xlsx or .csv (UTF-8)."),
-        widget=forms.ClearableFileInput(attrs={"accept": ".xlsx,.csv"}),
-    )
-
-    ALLOWED = (".xlsx", ".csv")
-
-    def clean_file(self) -> Any:
-        upload = self.cleaned_data["file"]
-        if not upload.name.lower().endswith(self.ALLOWED):
-            raise forms.ValidationError(_("Only .xlsx and .csv files can be imported."))
-        return upload
-
-
-class UnitImportConfirmForm(forms.Form):
-    sha256 = forms.RegexField(regex=r"^[0-9a-f]{64}$", widget=forms.HiddenInput)

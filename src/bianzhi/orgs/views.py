@@ -8,16 +8,11 @@ parent or merge target in another jurisdiction) are never shown.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import hashlib
 import io
-import os
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
-from pathlib import Path
 from typing import Any, cast
-from urllib.parse import quote
 
 from django import forms
 from django.contrib import messages
@@ -29,19 +24,16 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_http_methods
 
 from bianzhi.accounts.permissions import can, require
-from bianzhi.common.errors import BianzhiError
-from bianzhi.common.exports import XLSX_MIME, Column, xlsx_response
+from bianzhi.common.exports import Column, xlsx_response
 from bianzhi.common.exports import exported_on as _exported_on
 from bianzhi.common.forms import call_service as _call
 from bianzhi.common.listing import Listing
 from bianzhi.common.scoping import scope_of
 from bianzhi.common.selectors import audit_events_in_scope
-from bianzhi.common.tabular import ImportResult, sha256_hex
-from bianzhi.common.uploads import UploadStore
 from bianzhi.divisions.selectors import divisions_in_scope
 
 from . import selectors, services
@@ -53,8 +45,6 @@ from .forms import (
     QuotaForm,
     UnitAbolishForm,
     UnitFilterForm,
-    UnitImportConfirmForm,
-    UnitImportUploadForm,
     UnitMergeForm,
     UnitRenameForm,
     UnitSetUpForm,
@@ -868,178 +858,35 @@ def person_new(request: HttpRequest) -> HttpResponse:
 
 # ------------------------------------------------------------------------------------ unit import
 
-IMPORT_SESSION_KEY = "orgs.unit_import"
-IMPORT_DONE_KEY = "orgs.unit_import_done"
-IMPORT_MAX_BYTES = 50 * 1024 * 1024
+from bianzhi.common.import_pages import ImportKind, import_page, import_report, import_template  # noqa: E402
 
-
-UNIT_UPLOADS = UploadStore("unit-import")
-
-
-def _upload_path(request: HttpRequest, sha256: str) -> Path:
-    return UNIT_UPLOADS.path(int(cast(Any, request.user).pk), sha256)
-
-
-def _store_upload(request: HttpRequest, data: bytes, filename: str) -> str:
-    """Keep the uploaded bytes until the user confirms (or for a day); the session names them."""
-    sha256 = sha256_hex(data)
-    UNIT_UPLOADS.store(int(cast(Any, request.user).pk), sha256, data)
-    request.session[IMPORT_SESSION_KEY] = {"sha256": sha256, "filename": filename}
-    return sha256
-
-
-def _load_upload(request: HttpRequest, sha256: str) -> tuple[bytes, str] | None:
-    info = request.session.get(IMPORT_SESSION_KEY) or {}
-    if not sha256 or info.get("sha256") != sha256:
-        return None
-    path = _upload_path(request, sha256)
-    try:
-        data = path.read_bytes()
-    except OSError:
-        return None
-    if hashlib.sha256(data).hexdigest() != sha256:
-        return None
-    return data, str(info.get("filename") or "upload.xlsx")
-
-
-def _discard_upload(request: HttpRequest, sha256: str) -> None:
-    request.session.pop(IMPORT_SESSION_KEY, None)
-    with contextlib.suppress(OSError):
-        _upload_path(request, sha256).unlink()
-
-
-def _run_import(actor: Any, data: bytes, filename: str, *, dry_run: bool) -> ImportResult:
-    from .importing import import_units
-
-    try:
-        return import_units(actor=actor, data=data, filename=filename, dry_run=dry_run)
-    except BianzhiError as exc:
-        return ImportResult(
-            kind="units", filename=filename, sha256=sha256_hex(data), dry_run=dry_run, errors=exc.errors
-        )
-
-
-def _cell_text(value: Any) -> str:
-    """A cell value as the user typed it: ``12.0`` (how a workbook stores 12) shows as ``12``."""
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, dt.datetime):
-        return value.isoformat(sep=" ")
-    return str(value)
-
-
-def _error_row(error: Any) -> dict[str, Any]:
-    return {
-        "row": error.row,
-        "column": error.field or "",
-        "value": _cell_text(error.value),
-        "code": error.code,
-        "message": error.message,
-    }
-
-
-PREVIEW_ROWS = 200
-REPORT_ROWS = 500
-
-
-def _report_page(request: HttpRequest, result: ImportResult, sha256: str) -> HttpResponse:
-    return render(
-        request,
-        "orgs/unit_import_report.html",
-        {
-            "result": result,
-            "sha256": sha256,
-            "errors": [_error_row(e) for e in result.errors[:REPORT_ROWS]],
-            "more_errors": max(len(result.errors) - REPORT_ROWS, 0),
-            "preview": result.preview[:PREVIEW_ROWS],
-            "more_preview": max(len(result.preview) - PREVIEW_ROWS, 0),
-            "confirm_form": UnitImportConfirmForm(initial={"sha256": sha256}),
-            "breadcrumbs": _crumbs(
-                (_("Units"), reverse("orgs:unit_list")),
-                (_("Import units"), reverse("orgs:unit_import")),
-                (_("Check report"), None),
-            ),
-        },
-    )
+UNIT_IMPORT = ImportKind(
+    kind="units", permission="unit.import", run="bianzhi.orgs.importing.import_units",
+    template="bianzhi.orgs.views.unit_template_workbook", title=gettext_lazy("Import units"),
+    page="orgs:unit_import", template_url="orgs:unit_import_template", report_url="orgs:unit_import_report",
+    list_url="orgs:unit_list", list_title=gettext_lazy("Units"),
+    section=gettext_lazy("Institutions and establishment"),
+    key_label=gettext_lazy("Unified social credit code"), name_label=gettext_lazy("Unit name"),
+    intro=gettext_lazy("The workbook has the standard column names and drop-down lists of the unit categories, "
+                       "funding forms and the division codes of your jurisdiction. Enter the credit codes as text. "
+                       "A row whose credit code already exists updates that unit."))
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def unit_import(request: HttpRequest) -> HttpResponse:
     """Template → upload → dry-run report → confirm → result (requirement S13 / X4)."""
-    actor: Any = request.user
-    require(actor, "unit.import")
-    if request.method == "POST" and request.POST.get("action") == "confirm":
-        return _import_confirm(request)
-    form = UnitImportUploadForm(request.POST or None, request.FILES or None)
-    if request.method == "POST" and form.is_valid():
-        upload = form.cleaned_data["file"]
-        if upload.size > IMPORT_MAX_BYTES:
-            form.add_error(
-                "file", _("The file is larger than %(size)s MB.") % {"size": IMPORT_MAX_BYTES >> 20}
-            )
-        else:
-            data = upload.read()
-            filename = os.path.basename(upload.name)[:200]
-            sha256 = _store_upload(request, data, filename)
-            return _report_page(request, _run_import(actor, data, filename, dry_run=True), sha256)
-    return render(
-        request,
-        "orgs/unit_import.html",
-        {
-            "form": form,
-            "done": request.session.pop(IMPORT_DONE_KEY, None),
-            "breadcrumbs": _crumbs((_("Units"), reverse("orgs:unit_list")), (_("Import units"), None)),
-        },
-    )
-
-
-def _import_confirm(request: HttpRequest) -> HttpResponse:
-    form = UnitImportConfirmForm(request.POST)
-    sha256 = form.cleaned_data["sha256"] if form.is_valid() else ""
-    stored = _load_upload(request, sha256)
-    if stored is None:
-        messages.error(request, _("The uploaded file is no longer available: upload it again."))
-        return redirect("orgs:unit_import")
-    data, filename = stored
-    result = _run_import(request.user, data, filename, dry_run=False)
-    if not result.committed:
-        return _report_page(request, result, sha256)
-    _discard_upload(request, sha256)
-    request.session[IMPORT_DONE_KEY] = {"filename": filename, **result.counts()}
-    messages.success(request, _("The import of “%(file)s” is complete.") % {"file": filename})
-    return redirect("orgs:unit_import")
+    return import_page(request, UNIT_IMPORT)
 
 
 @login_required
 def unit_import_report(request: HttpRequest) -> HttpResponse:
     """The dry-run report of the pending upload as a workbook (row, column, value, reason)."""
-    actor: Any = request.user
-    require(actor, "unit.import")
-    sha256 = request.GET.get("sha256", "")
-    stored = _load_upload(request, sha256)
-    if stored is None:
-        messages.error(request, _("The uploaded file is no longer available: upload it again."))
-        return redirect("orgs:unit_import")
-    data, filename = stored
-    result = _run_import(actor, data, filename, dry_run=True)
-    columns = [
-        Column(_("Row"), 8, "int"),
-        Column(_("Column"), 18),
-        Column(_("Value"), 28),
-        Column(_("Error code"), 20),
-        Column(_("Reason"), 60),
-    ]
-    rows = ([e.row, e.field or "", _cell_text(e.value), e.code, e.message] for e in result.errors)
-    return xlsx_response(
-        _("Import check report"),
-        _("Import check report"),
-        columns,
-        rows,
-        subtitle=_("File “%(file)s”.") % {"file": filename} + " " + _exported_on(actor),
-    )
+    return import_report(request, UNIT_IMPORT)
+
+
+def unit_template_workbook(actor: Any) -> bytes:
+    return template_bytes(divisions_in_scope(actor=actor))
 
 
 TEMPLATE_DATA_ROWS = 5000
@@ -1142,12 +989,4 @@ def template_bytes(divisions: Iterable[Any]) -> bytes:
 
 @login_required
 def unit_import_template(request: HttpRequest) -> HttpResponse:
-    actor: Any = request.user
-    require(actor, "unit.import")
-    content = template_bytes(divisions_in_scope(actor=actor))
-    response = HttpResponse(content, content_type=XLSX_MIME)
-    name = _("unit-import-template") + ".xlsx"
-    response["Content-Disposition"] = (
-        f"attachment; filename=\"unit-template.xlsx\"; filename*=UTF-8''{quote(name)}"
-    )
-    return response
+    return import_template(request, UNIT_IMPORT, _("unit-import-template"))
