@@ -43,3 +43,26 @@ def world(divisions):
         users=users, tianhe_unit=tianhe_unit, tianhe_child=tianhe_child, yuexiu_unit=yuexiu_unit,
         city_unit=city_unit,
     )
+
+
+@pytest.fixture(autouse=True)
+def _force_login_is_not_a_login_event(monkeypatch):
+    """The test client's force_login is a shortcut, not a log-in: it writes no ``auth.login``
+    audit row, so suites that count audit rows see only what they did. Real log-ins (the
+    login page, ``client.login``) are audited as in production; see tests/accounts."""
+    from django.contrib.auth.signals import user_logged_in
+    from django.test import Client
+
+    original = Client.force_login
+
+    def force_login(self, user, backend=None):
+        receiver = "bianzhi.accounts.logged_in"
+        from bianzhi.accounts.login_policy import _on_logged_in
+
+        user_logged_in.disconnect(dispatch_uid=receiver)
+        try:
+            original(self, user, backend)
+        finally:
+            user_logged_in.connect(_on_logged_in, dispatch_uid=receiver)
+
+    monkeypatch.setattr(Client, "force_login", force_login)

@@ -1,7 +1,9 @@
 """The REST API (django-ninja): OpenAPI at /api/v1/openapi.json, docs at /api/v1/docs.
 
-Authentication is chosen in one place, the ``auth=`` default of :data:`api` (session
-login today; personal bearer tokens join it there). Every error answers the same shape
+Authentication is chosen in one place, the ``auth=`` default of :data:`api`: a personal
+bearer token (:class:`~bianzhi.accounts.tokens.BearerToken`) or the session login. The
+token is tried first: ninja's session check enforces CSRF and would refuse a token's
+POST (which carries no CSRF cookie) before the token were looked at. Every error answers the same shape
 as the imports: ``{"errors": [{"row", "column", "value", "code", "message"}]}``:
 
 - :class:`~bianzhi.common.errors.BianzhiError` (a service refused the input) → 422;
@@ -29,6 +31,7 @@ from ninja.errors import (
 )
 from ninja.security import django_auth
 
+from bianzhi.accounts.tokens import BearerToken
 from bianzhi.common.errors import (
     INVALID_CHOICE,
     INVALID_DATE,
@@ -85,7 +88,7 @@ api = BianzhiAPI(
     title="bianzhi API",
     version="1",
     description="机构编制管理信息平台 REST API",
-    auth=django_auth,
+    auth=[BearerToken(), django_auth],
     urls_namespace="api",
 )
 

@@ -52,6 +52,10 @@ def yuexiu(world, settings, tmp_path):
                                         unit_id=world.yuexiu_unit.pk)
     yuexiu_admin = make_user("yx_admin", "administrator", "440104")
     staffing = _yuexiu_staffing(world, person, yuexiu_admin)
+    from bianzhi.accounts.services import token_create
+
+    token, _plaintext = token_create(actor=yuexiu_admin, user=yuexiu_admin, name="越秀")
+    staffing["token"] = token
     from bianzhi.common.models import AuditEvent
 
     event = AuditEvent.objects.filter(scope_path__startswith="440000/440100/440104/").order_by("-seq").first()
@@ -246,9 +250,10 @@ ROUTES = {
                                                                 "unit": "UNIT"}),
     "api:person_detail": ("object", "person", ["GET"]),
     "api:audit_list": "list", "api:audit_detail": ("object", "audit", ["GET"]),
-    "accounts:login": "skip-auth", "accounts:logout": "skip-auth",
+    "accounts:login": "skip-auth", "accounts:logout": "skip-auth", "accounts:password_change": "page",
     "accounts:user_list": "list", "accounts:user_create": "page",
     "accounts:user_detail": ("object", "user", ["GET"]), "accounts:user_set_active": ("object", "user", ["POST"]),
+    "accounts:token_list": "page", "accounts:token_revoke": ("object", "token", ["POST"]),
     "divisions:division_list": "list", "divisions:division_detail": ("object", "division", ["GET"]),
     "divisions:division_add_town": ("object", "division", ["GET", "POST"]),
     "orgs:unit_list": "list", "orgs:unit_tree": "list", "orgs:unit_new": "page",
@@ -388,6 +393,7 @@ def _object_url(pattern: str, key: str, yx: dict) -> str:
         "unit_kind": {"<int:id>": yx["unit"].pk, "<kind>": "administrative"},
         "person": {"<int:id>": yx["person"].pk, "<int:pk>": yx["person"].pk},
         "user": {"<int:pk>": yx["user"].pk, "<int:id>": yx["user"].pk},
+        "token": {"<int:pk>": yx["token"].pk},
         "division": {"<code>": "440104", "<str:code>": "440104"},
         "audit": {"<int:seq>": yx["audit_seq"]},
         "spell": {"<int:id>": yx["spell"].pk, "<int:pk>": yx["spell"].pk},

@@ -9,3 +9,4 @@ USERNAME_FORMAT = define(
 ROLE_UNKNOWN = define("role_unknown", _("Unknown role."))
 UNIT_REQUIRED = define("unit_required", _("A unit operator must be bound to a unit of its jurisdiction."))
 PASSWORD_WEAK = define("password_weak", _("The password does not meet the password rules: %(reasons)s"))
+TOKEN_DAYS = define("token_days", _("The number of days must be zero (never expires) or more."))

@@ -6,7 +6,9 @@ from collections.abc import Iterable
 from typing import Any
 
 from django import forms
+from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.password_validation import password_validators_help_text_html
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -74,3 +76,34 @@ class UserCreateForm(forms.Form):
         ):
             self.add_error("password_confirm", gettext("The two passwords do not match."))
         return data
+
+
+class TokenCreateForm(forms.Form):
+    name = forms.CharField(required=False, max_length=100, label=_("Name"),
+                           help_text=_("What the token is for, e.g. the script that uses it."))
+    days = forms.IntegerField(required=False, min_value=0, max_value=3650, initial=90, label=_("Valid for (days)"),
+                              help_text=_("Leave empty or 0 for a token that never expires."))
+
+
+class LoginForm(AuthenticationForm):
+    """Django's log-in form that says so when the user name is locked (see accounts.login_policy).
+
+    The lock message is the same whatever password was given, right or wrong."""
+
+    locked = False
+
+    def clean(self) -> dict[str, Any]:
+        from . import login_policy
+
+        try:
+            return super().clean()
+        except ValidationError:
+            username = self.cleaned_data.get("username")
+            if username and login_policy.is_locked(username):
+                self.locked = True
+                raise ValidationError(
+                    gettext("Too many failed log-ins: this account is locked. Try again in %(minutes)d min.")
+                    % {"minutes": login_policy.minutes_left(username)},
+                    code="locked",
+                ) from None
+            raise

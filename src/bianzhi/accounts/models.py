@@ -49,3 +49,69 @@ class User(AbstractUser):
     @property
     def role_label(self) -> str:
         return str(Role(self.role).label) if self.role else ""
+
+
+class ApiToken(models.Model):
+    """A personal API token (``Authorization: Bearer bz_<prefix>_<secret>``).
+
+    Only the SM3 digest of the secret is stored; the plaintext is shown once, when the
+    token is created. A token acts exactly as its user: same role, same jurisdiction.
+    """
+
+    SCOPE_PATH_FIELD = "user__jurisdiction_path"
+    SCOPE_UNIT_FIELD = None
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens", verbose_name=_("user"))
+    name = models.CharField(max_length=100, blank=True, verbose_name=_("name"))
+    prefix = models.CharField(max_length=8, unique=True, verbose_name=_("prefix"))
+    secret_hash = models.CharField(max_length=64, verbose_name=_("secret hash"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    expires_at = models.DateTimeField(null=True, blank=True, verbose_name=_("expires at"))
+    last_used_at = models.DateTimeField(null=True, blank=True, verbose_name=_("last used at"))
+    revoked_at = models.DateTimeField(null=True, blank=True, verbose_name=_("revoked at"))
+
+    class Meta:
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"bz_{self.prefix}…" + (f" ({self.name})" if self.name else "")
+
+
+class LoginAttempt(models.Model):
+    """Failed log-ins counted per user name (known or not), and the lock they lead to.
+
+    See :mod:`bianzhi.accounts.login_policy`. The row is reset by a successful log-in and
+    by the first failure after a lock has run out.
+    """
+
+    username = models.CharField(max_length=150, unique=True, verbose_name=_("user name"))
+    failed_count = models.PositiveIntegerField(default=0, verbose_name=_("failed log-ins"))
+    last_failed_at = models.DateTimeField(null=True, blank=True, verbose_name=_("last failed log-in"))
+    locked_until = models.DateTimeField(null=True, blank=True, verbose_name=_("locked until"))
+
+    class Meta:
+        verbose_name = _("log-in attempt")
+        verbose_name_plural = _("log-in attempts")
+
+    def __str__(self) -> str:
+        return self.username
+
+
+class PasswordHistory(models.Model):
+    """The hash of every password a user was given (the last few are kept), newest last."""
+
+    user = models.ForeignKey(
+        User, on_delete=models.CASCADE, related_name="password_history", verbose_name=_("user")
+    )
+    password_hash = models.CharField(max_length=128, verbose_name=_("password hash"))
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True, verbose_name=_("set at"))
+
+    class Meta:
+        verbose_name = _("password history entry")
+        verbose_name_plural = _("password history")
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.created_at:%Y-%m-%d %H:%M}"

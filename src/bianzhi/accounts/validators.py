@@ -30,3 +30,43 @@ class CharacterClassValidator:
         return _("At least %(n)d of: lower-case letters, upper-case letters, digits, other characters.") % {
             "n": self.min_classes
         }
+
+
+class PasswordHistoryValidator:
+    """Not one of the user's last ``count`` passwords (the current one included).
+
+    Its ``password_changed`` hook, which Django calls after every save of a new password,
+    records the hash in :class:`~bianzhi.accounts.models.PasswordHistory`.
+    """
+
+    def __init__(self, count: int = 5) -> None:
+        self.count = count
+
+    def validate(self, password: str, user: Any = None) -> None:
+        if user is None or getattr(user, "pk", None) is None:
+            return
+        from django.contrib.auth.hashers import check_password
+
+        from .models import PasswordHistory
+
+        hashes = list(
+            PasswordHistory.objects.filter(user_id=user.pk).order_by("-created_at", "-pk")
+            .values_list("password_hash", flat=True)[: self.count]
+        )
+        current = getattr(user, "password", "")
+        if current and current not in hashes:
+            hashes = [current, *hashes][: self.count]
+        if any(check_password(password, encoded) for encoded in hashes):
+            raise ValidationError(
+                _("The password must not be one of your last %(n)d passwords.") % {"n": self.count},
+                code="password_reused",
+            )
+
+    def password_changed(self, password: str, user: Any = None) -> None:
+        if user is not None and getattr(user, "pk", None) is not None:
+            from .login_policy import record_password
+
+            record_password(user, self.count)
+
+    def get_help_text(self) -> str:
+        return _("Not one of your last %(n)d passwords.") % {"n": self.count}

@@ -1,4 +1,5 @@
-"""Account pages: log in and out, users of my jurisdiction, new user, activate / deactivate."""
+"""Account pages: log in and out, users of my jurisdiction, new user, activate / deactivate,
+my personal API tokens."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext
@@ -24,12 +25,13 @@ from bianzhi.divisions.selectors import divisions_in_scope
 
 from . import services
 from .choices import Role
-from .forms import UserCreateForm, UserFilterForm
+from .forms import LoginForm, TokenCreateForm, UserCreateForm, UserFilterForm
+from .models import User
 from .permissions import can, require
 from .selectors import get_user, users_in_scope
 
 login = auth_views.LoginView.as_view(
-    template_name="registration/login.html", redirect_authenticated_user=True
+    template_name="registration/login.html", redirect_authenticated_user=True, authentication_form=LoginForm
 )
 logout = auth_views.LogoutView.as_view()  # POST only (Django 5)
 
@@ -171,3 +173,80 @@ def user_set_active(request: HttpRequest, pk: int) -> HttpResponse:
         text = gettext("User %(name)s activated.") if active else gettext("User %(name)s deactivated.")
         messages.success(request, text % {"name": subject.username})
     return redirect("accounts:user_detail", pk=subject.pk)
+
+
+@login_required
+def token_list(request: HttpRequest) -> HttpResponse:
+    """My API tokens, and a form for a new one; its plaintext is shown on this answer only."""
+    actor = request.user
+    assert isinstance(actor, User)  # login_required
+    form = TokenCreateForm(request.POST or None)
+    plaintext = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            _token, plaintext = services.token_create(
+                actor=actor, user=actor, name=form.cleaned_data["name"], days=form.cleaned_data["days"] or None
+            )
+        except BianzhiError as exc:
+            add_service_errors(form, exc)
+        else:
+            form = TokenCreateForm()
+    tokens = services.tokens_visible_to(actor).filter(user=actor)
+    response = render(
+        request,
+        "accounts/token_list.html",
+        {
+            "form": form, "tokens": tokens, "plaintext": plaintext, "now": timezone.now(),
+            "breadcrumbs": [(gettext("API tokens"), None)],
+        },
+    )
+    if plaintext:
+        response["Cache-Control"] = "no-store"
+    return response
+
+
+@login_required
+@require_POST
+def token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
+    actor = request.user
+    token = get_object_or_404(services.tokens_visible_to(actor), pk=pk)
+    try:
+        services.token_revoke(actor=actor, token_id=token.pk)
+    except BianzhiError as exc:
+        for error in exc.errors:
+            messages.error(request, error.message)
+    else:
+        messages.success(request, gettext("Token %(prefix)s revoked.") % {"prefix": token.prefix})
+    return redirect("accounts:token_list")
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    """Change my password (old one, new one twice); where an expired password leads."""
+
+    template_name = "registration/password_change_form.html"
+
+    def get_success_url(self) -> str:
+        return reverse("common:workbench")
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        from .login_policy import password_expired
+
+        context = super().get_context_data(**kwargs)
+        context["expired"] = password_expired(self.request.user)
+        context["breadcrumbs"] = [(gettext("Change password"), None)]
+        return context
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        from django.db import transaction
+
+        from bianzhi.common import audit
+
+        with transaction.atomic():
+            response = super().form_valid(form)
+            user = form.user
+            audit.record(user, audit.entry_for("user.password_change", user, scope_path=user.jurisdiction_path))
+        messages.success(self.request, gettext("Your password has been changed."))
+        return response
+
+
+password_change = PasswordChangeView.as_view()

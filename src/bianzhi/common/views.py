@@ -26,6 +26,13 @@ ACTION_LABELS: dict[str, Any] = {
     "user.create": _("Create user"),
     "user.activate": _("Activate user"),
     "user.deactivate": _("Deactivate user"),
+    "user.password_change": _("Change password"),
+    "auth.login": _("Log in"),
+    "auth.login_failed": _("Failed log-in"),
+    "auth.logout": _("Log out"),
+    "auth.locked": _("Account locked"),
+    "token.create": _("Create API token"),
+    "token.revoke": _("Revoke API token"),
     "divisions.load": _("Load division tree"),
     "division.add": _("Add town or street"),
     "unit.set_up": _("Set up unit"),
@@ -39,6 +46,7 @@ ACTION_LABELS: dict[str, Any] = {
 }
 OBJECT_TYPE_LABELS: dict[str, Any] = {
     "accounts.user": _("User"),
+    "accounts.apitoken": _("API token"),
     "divisions.division": _("Division"),
     "orgs.unit": _("Unit"),
     "orgs.establishmentquota": _("Establishment"),

@@ -56,12 +56,14 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "bianzhi.common.middleware.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "bianzhi.accounts.login_policy.PasswordExpiryMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "bianzhi.common.middleware.RequestContextMiddleware",
@@ -118,11 +120,21 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
     {"NAME": "bianzhi.accounts.validators.CharacterClassValidator"},
+    {"NAME": "bianzhi.accounts.validators.PasswordHistoryValidator", "OPTIONS": {"count": 5}},
 ]
+# The login policy (accounts/login_policy.py): the n-th consecutive failed log-in of a user
+# name locks it for m minutes, even against the right password; 0 failures = never lock.
+AUTHENTICATION_BACKENDS = ["bianzhi.accounts.login_policy.LockoutModelBackend"]
+BIANZHI_LOCKOUT_FAILURES = int(env("BIANZHI_LOCKOUT_FAILURES", "5"))
+BIANZHI_LOCKOUT_MINUTES = int(env("BIANZHI_LOCKOUT_MINUTES", "30"))
+# Days after which a password must be changed (0 = never).
+BIANZHI_PASSWORD_MAX_AGE_DAYS = int(env("BIANZHI_PASSWORD_MAX_AGE_DAYS", "0"))
+# A session idle for longer than this is logged out (every request pushes the expiry on).
+BIANZHI_SESSION_IDLE_MINUTES = int(env("BIANZHI_SESSION_IDLE_MINUTES", "30"))
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/accounts/login/"
-SESSION_COOKIE_AGE = 30 * 60
+SESSION_COOKIE_AGE = BIANZHI_SESSION_IDLE_MINUTES * 60
 SESSION_SAVE_EVERY_REQUEST = True
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 

@@ -15,6 +15,9 @@
     return;
   }
   var specs = JSON.parse(source.textContent);
+  // Tooltips are drawn into the canvas: ECharts' HTML tooltips carry style attributes, which the
+  // Content-Security-Policy (style-src 'self') refuses.
+  var TOOLTIP_MODE = "richText";
   var PALETTE = ["#3e6b99", "#d08c43", "#6b9f71", "#a05d56", "#7f7f9f", "#b5a36a", "#5b9aa9", "#999999"];
   var saveLabel = root.dataset.saveLabel || "PNG";
   var charts = {};
@@ -97,7 +100,7 @@
       color: PALETTE,
       textStyle: {fontFamily: "Noto Sans CJK SC, Microsoft YaHei, PingFang SC, sans-serif"},
       toolbox: toolbox(title),
-      tooltip: {trigger: "axis", valueFormatter: number},
+      tooltip: {trigger: "axis", valueFormatter: number, renderMode: TOOLTIP_MODE},
       legend: {show: spec.series.length > 1, top: 0, left: 0, itemHeight: 10, textStyle: {fontSize: 11}},
       grid: {left: 8, right: spec.share ? 96 : (hasPercent ? 24 : 48), top: spec.series.length > 1 ? 52 : 28,
              bottom: 8, containLabel: true},
@@ -112,7 +115,7 @@
       color: PALETTE,
       textStyle: {fontFamily: "Noto Sans CJK SC, Microsoft YaHei, PingFang SC, sans-serif"},
       toolbox: toolbox(title),
-      tooltip: {trigger: "item", formatter: function (p) { return p.name + "：" + number(p.value) + " (" + p.percent + "%)"; }},
+      tooltip: {trigger: "item", renderMode: TOOLTIP_MODE, formatter: function (p) { return p.name + "：" + number(p.value) + " (" + p.percent + "%)"; }},
       series: [{
         type: "pie", radius: ["38%", "62%"], center: ["50%", "55%"], avoidLabelOverlap: true,
         data: spec.series.filter(function (s) { return s.value > 0; }),
