@@ -479,3 +479,13 @@ def test_a_new_unit_in_the_district_appears_in_the_report(w):
     unit = make_unit("440106", "天河区新设单位")
     html = page(client_for(w.users.tianhe_reviewer), "/stats/report/", PARAMS)
     assert unit.name in html
+
+
+def test_the_dashboard_of_a_citys_own_level(w):
+    """本级 on the dashboard: the city's own units only (the demo's 广州市本级 calibration shows there)."""
+    user = w.users.city_reviewer
+    charts = chart_data(page(client_for(user), "/stats/", {"scope": "440100", "own_level": "on", "as_of": DAY}))
+    expected = the_json(user, scope="440100", own_level=True, as_of=AS_OF)["indicators"]
+    whole = the_json(user, scope="440100", as_of=AS_OF)["indicators"]
+    assert charts["headcount"]["series"][0]["data"][-1] == expected["I01"] != whole["I01"]
+    assert set(charts["headcount"]["series"][1]["data"]) == {expected["I03"]}

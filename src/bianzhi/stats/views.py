@@ -627,7 +627,7 @@ def _json_charts(charts: dict[str, Any]) -> dict[str, Any]:
 def dashboard(request: HttpRequest) -> HttpResponse:
     actor: Any = request.user
     require(actor, "stats.view")
-    form = _params_form(request, only=("scope", "unit", "as_of"))
+    form = _params_form(request, only=("scope", "unit", "own_level", "as_of"))  # 本级: the city's own units
     result = _compute(form, actor)
     if result is None:
         return render(request, "stats/dashboard.html", {
