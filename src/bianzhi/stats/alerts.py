@@ -69,9 +69,8 @@ def find(units: QuerySet[Unit], today: dt.date) -> list[Finding]:
         return []
     out: list[Finding] = []
     year_start = dt.date(today.year, 1, 1)
-    values, figures = compute(Query(units=units, path=_common_path(paths.values()), as_of=today, start=year_start,
+    _values, figures = compute(Query(units=units, path=_common_path(paths.values()), as_of=today, start=year_start,
                                     end=today, year=today.year))
-    del values
     counting = Spell.objects.filter(unit__in=units).filter(counting_q(today))
     if "over_cap" in rules:
         for unit_id in figures.over_cap:

@@ -14,8 +14,6 @@ class CaseStatus(models.TextChoices):
     WITHDRAWN = "withdrawn", _("Withdrawn")
 
 
-OPEN_STATUSES = (CaseStatus.IN_REVIEW, CaseStatus.RETURNED)
-CLOSED_STATUSES = (CaseStatus.APPROVED, CaseStatus.REJECTED, CaseStatus.WITHDRAWN)
 
 
 class StepStatus(models.TextChoices):
