@@ -154,7 +154,7 @@ def build(units: int, records: int, analyze: bool) -> dict[str, Any]:
     from bianzhi.divisions.models import Division
     from bianzhi.funds.models import PurchaseContract, UnitFunding
     from bianzhi.orgs.choices import EstablishmentKind, FundingForm, UnitCategory, UnitChange
-    from bianzhi.orgs.models import EstablishmentQuota, Person, Unit, UnitVersion
+    from bianzhi.orgs.models import EstablishmentQuota, Person, Unit, UnitVersion, sealed_id_number
     from bianzhi.staffing.models import Baseline, BaselineCount, CapChange, RuleItem, Spell
 
     rnd = random.Random(20191231)
@@ -257,7 +257,8 @@ def build(units: int, records: int, analyze: bool) -> dict[str, Any]:
         if hire <= BASE_DAY and (leave is None or leave > BASE_DAY):
             base_cells[(unit.pk, situation, post_class)] += 1
     with transaction.atomic():
-        insert(Person, ["id", "id_number", "name", "sex", "birth_date", "education", "jurisdiction",
+        people = [(n, *sealed_id_number(number).values(), *rest) for n, number, *rest in people]
+        insert(Person, ["id", "id_number_enc", "id_number_index", "id_number_masked", "name", "sex", "birth_date", "education", "jurisdiction",
                         "jurisdiction_path", "unit"], people)
         insert(Spell, ["id", "person", "unit", "jurisdiction_path", "situation", "post_class", "work_type",
                        "post_name", "key_post", "funding_source", "hire_date", "leave_date", "exit_reason",

@@ -45,3 +45,12 @@ def make_user(username: str, role: str, division_code: str, unit: Unit | None = 
     user.set_password(PASSWORD)
     user.save()
     return user
+
+
+def clear_id(person: Any) -> str:
+    """The plain ID number of a person, for assertions (the application itself only decrypts
+    through the audited reveal service)."""
+    from bianzhi.common import pii
+    from bianzhi.orgs.models import ID_NUMBER_FIELD
+
+    return pii.decrypt(person.id_number_enc, field=ID_NUMBER_FIELD)

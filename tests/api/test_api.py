@@ -423,7 +423,7 @@ def test_people_show_the_masked_id_only(world):
     response = post(client, "/people", {"id_number": ID_NUMBER, "name": "张三", "unit": world.tianhe_unit.pk,
                                         "education": "bachelor"})
     assert response.status_code == 201, response.content
-    person = Person.objects.get(id_number=ID_NUMBER)
+    person = Person.objects.by_id_number(ID_NUMBER).get()
     for answer in (response, client.get(f"{API}/people/{person.pk}"), client.get(f"{API}/people")):
         text = answer.content.decode()
         assert ID_NUMBER not in text and "19491231" not in text and "1949-12-31" not in text

@@ -18,6 +18,7 @@ from python_calamine import CalamineWorkbook
 from bianzhi.common.codes import make_resident_id
 from bianzhi.orgs import services as org_services
 from bianzhi.orgs.models import Person
+from tests.factories import clear_id
 
 from ..factories import make_user
 
@@ -63,7 +64,7 @@ def yuexiu(world, settings, tmp_path):
     return {
         "unit": world.yuexiu_unit, "person": person, "user": yuexiu_admin, "audit_seq": event.seq, **staffing,
         "markers": [YUEXIU_UNIT_NAME, YUEXIU_PERSON_NAME, world.yuexiu_unit.uscc, "越秀", "yx_admin",
-                    person.id_number, staffing["body"].code],
+                    clear_id(person), staffing["body"].code],
     }
 
 
@@ -249,6 +250,7 @@ ROUTES = {
     "api:person_list": "list", "api:person_create": ("create", {"id_number": make_resident_id("440104", dt.date(1991, 1, 1), 125), "name": "探测",
                                                                 "unit": "UNIT"}),
     "api:person_detail": ("object", "person", ["GET"]),
+    "api:person_reveal_id": ("object", "person", ["POST"]),
     "api:audit_list": "list", "api:audit_detail": ("object", "audit", ["GET"]),
     "accounts:login": "skip-auth", "accounts:logout": "skip-auth", "accounts:password_change": "page",
     "accounts:user_list": "list", "accounts:user_create": "page",
@@ -262,6 +264,7 @@ ROUTES = {
     "orgs:unit_establishment": ("object", "unit", ["GET", "POST"]),
     "orgs:establishment_list": "list", "orgs:person_list": "list", "orgs:person_new": "page",
     "orgs:person_detail": ("object", "person", ["GET"]),
+    "orgs:person_reveal": ("object", "person", ["POST"]),
     "orgs:unit_import": "page", "orgs:unit_import_template": "page", "orgs:unit_import_report": "page",
     "bodies:import": "page", "bodies:import_template": "page", "bodies:import_report": "page",
     "common:workbench": "page", "common:audit_list": "list", "common:audit_detail": ("object", "audit", ["GET"]),

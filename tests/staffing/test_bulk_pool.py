@@ -16,7 +16,7 @@ from bianzhi.common.codes import make_resident_id
 from bianzhi.common.errors import BianzhiError
 from bianzhi.common.models import AuditEvent
 from bianzhi.divisions.models import Division
-from bianzhi.orgs.models import Person
+from bianzhi.orgs.models import Person, sealed_id_number
 from bianzhi.staffing import bulk, pool
 from bianzhi.staffing.models import BulkOperation, PoolAssignment, Spell
 from bianzhi.staffing.selectors import counting_on
@@ -34,7 +34,7 @@ def _people(unit, n):
     for _ in range(n):
         k = next(_seq)
         birth = D(1970, 1, 1) + dt.timedelta(days=k)
-        people.append(Person(id_number=make_resident_id("440106", birth, k), name=f"测试{k}",
+        people.append(Person(**sealed_id_number(make_resident_id("440106", birth, k)), name=f"测试{k}",
                              sex="M" if k % 2 else "F", birth_date=birth, jurisdiction=unit.jurisdiction,
                              jurisdiction_path=unit.jurisdiction_path))
     return Person.objects.bulk_create(people)

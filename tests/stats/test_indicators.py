@@ -19,7 +19,7 @@ from bianzhi.common.codes import make_resident_id
 from bianzhi.common.errors import BianzhiError
 from bianzhi.common.rules_loader import load_all_rules
 from bianzhi.funds.models import ControlPlan, PurchaseContract, UnitFunding
-from bianzhi.orgs.models import EstablishmentQuota, Person
+from bianzhi.orgs.models import EstablishmentQuota, Person, sealed_id_number
 from bianzhi.staffing.models import Baseline, BaselineCount, CapChange, Spell
 from bianzhi.stats.compute import CODES
 from bianzhi.stats.selectors import indicators_for
@@ -36,7 +36,7 @@ class Roster:
 
     def person(self, unit):
         self.n += 1
-        return Person.objects.create(id_number=make_resident_id("440106", D(1990, 1, 1), self.n), name=f"人{self.n}",
+        return Person.objects.create(**sealed_id_number(make_resident_id("440106", D(1990, 1, 1), self.n)), name=f"人{self.n}",
                                      sex="M" if self.n % 2 else "F", birth_date=D(1990, 1, 1),
                                      jurisdiction=unit.jurisdiction, jurisdiction_path=unit.jurisdiction_path,
                                      unit=unit)

@@ -25,6 +25,7 @@ def _real_looking(**overrides: str) -> dict[str, str]:
         "BIANZHI_SECRET_KEY": secrets.token_urlsafe(50),
         "BIANZHI_ALLOWED_HOSTS": "bianzhi.example.gov.cn, 10.0.0.12",
         "BIANZHI_CSRF_TRUSTED_ORIGINS": "https://bianzhi.example.gov.cn",
+        "BIANZHI_PII_KEY": secrets.token_hex(32),
         "DATABASE_URL": PG_URL,
     }
     values.update(overrides)
@@ -54,12 +55,20 @@ def test_weak_values_fail_the_check():
 
 
 def test_refuses_to_start_without_a_secret_key_or_allowed_hosts():
-    for missing in ("BIANZHI_SECRET_KEY", "BIANZHI_ALLOWED_HOSTS"):
+    for missing in ("BIANZHI_SECRET_KEY", "BIANZHI_ALLOWED_HOSTS", "BIANZHI_PII_KEY"):
         env = _real_looking()
         del env[missing]
         result = _bianzhi("check", env=env)
         assert result.returncode != 0
         assert "ImproperlyConfigured" in result.stderr and missing in result.stderr
+
+
+def test_a_weak_pii_key_refuses_to_start():
+    for weak in ("0123456789abcdef", "secret", "短"):
+        result = _bianzhi("check", env=_real_looking(BIANZHI_PII_KEY=weak))
+        assert result.returncode != 0
+        assert "ImproperlyConfigured" in result.stderr and "BIANZHI_PII_KEY" in result.stderr
+        assert weak not in result.stderr  # the key itself is never printed
 
 
 def test_the_settings_come_from_the_environment():

@@ -8,7 +8,7 @@ import pytest
 from django.db import IntegrityError, InternalError, transaction
 
 from bianzhi.common.codes import make_resident_id
-from bianzhi.orgs.models import Person
+from bianzhi.orgs.models import Person, sealed_id_number
 from bianzhi.staffing.models import Spell
 
 D = dt.date
@@ -22,7 +22,7 @@ def _spell(person, unit, hire, leave=None):
 
 @pytest.fixture
 def person(world):
-    return Person.objects.create(id_number=make_resident_id("440106", D(1990, 1, 1), 11), name="测示人", sex="M",
+    return Person.objects.create(**sealed_id_number(make_resident_id("440106", D(1990, 1, 1), 11)), name="测示人", sex="M",
                                  birth_date=D(1990, 1, 1), jurisdiction=world.tianhe_unit.jurisdiction,
                                  jurisdiction_path=world.tianhe_unit.jurisdiction_path)
 

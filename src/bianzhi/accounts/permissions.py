@@ -25,6 +25,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "establishment.change": REVIEWERS,
     "person.view": ALL_ROLES,
     "person.change": frozenset({Role.ESTABLISHMENT_REVIEWER, Role.ADMINISTRATOR, Role.UNIT_OPERATOR}),
+    # The full citizen ID number (masked everywhere by default); every unmasked read is audited.
+    "person.unmask": frozenset({Role.ESTABLISHMENT_REVIEWER, Role.HR_REVIEWER, Role.ADMINISTRATOR}),
     "user.manage": frozenset({Role.ADMINISTRATOR}),
     "roster.view": ALL_ROLES,
     "roster.change": frozenset({Role.UNIT_OPERATOR, Role.ESTABLISHMENT_REVIEWER, Role.ADMINISTRATOR}),

@@ -25,7 +25,7 @@ from bianzhi.demo.roster import build_roster
 from bianzhi.divisions.choices import Level
 from bianzhi.divisions.models import Division
 from bianzhi.orgs.choices import EstablishmentKind, FundingForm, UnitCategory, UnitChange, UnitStatus
-from bianzhi.orgs.models import EstablishmentQuota, Person, Unit, UnitVersion
+from bianzhi.orgs.models import EstablishmentQuota, Person, Unit, UnitVersion, sealed_id_number
 
 DEMO_PASSWORD = "Demo@2026bz"
 SEED = 20191231
@@ -200,7 +200,7 @@ class _Builder:
                 name = self.rng.choice(SURNAMES) + "示" + self.rng.choice(GIVEN)
                 sex = "M" if int(number[16]) % 2 == 1 else "F"
                 people.append(Person(
-                    id_number=number, name=name, sex=sex, birth_date=birth,
+                    **sealed_id_number(number), name=name, sex=sex, birth_date=birth,
                     education=self.rng.choice(["postgraduate", "bachelor", "bachelor", "college", "high_school"]),
                     jurisdiction=unit.jurisdiction, jurisdiction_path=unit.jurisdiction_path, unit=unit,
                 ))

@@ -33,12 +33,12 @@ from django.db import connection
 from django.db.models import Count, Max, Sum
 from django.utils import timezone
 
-from bianzhi.common import audit
+from bianzhi.common import audit, pii
 from bianzhi.common.codes import CodeError, make_resident_id, validate_resident_id
 from bianzhi.divisions.choices import Level
 from bianzhi.divisions.models import Division
 from bianzhi.orgs.choices import FundingForm, UnitCategory
-from bianzhi.orgs.models import Person, Unit
+from bianzhi.orgs.models import Person, Unit, sealed_id_number
 from bianzhi.staffing.bulk import selection_digest, snapshot
 from bianzhi.staffing.choices import BulkKind, BulkStatus, RuleTable, SpellSource
 from bianzhi.staffing.models import BaselineCount, BulkOperation, PoolAssignment, RuleItem, Spell
@@ -248,6 +248,7 @@ class _Roster:
             raise RuntimeError("load the rule tables first (bianzhi load-rules)")
         self.streams: list[_Stream] = []
         self.spells: list[_Spell] = []
+        self.registered: set[str] = set()
         self.people: list[_Person] = []
         self.units: list[_Unit] = []
         self.cleared: set[int] = set()
@@ -535,7 +536,8 @@ class _Roster:
     def assign_people(self) -> None:
         rng = self.rng
         by_city, every = self.regions()
-        taken = set(Person.objects.values_list("id_number", flat=True))
+        taken: set[str] = set()
+        self.registered = set(Person.objects.values_list("id_number_index", flat=True))  # blind indexes
         waiting: dict[str, list[tuple[dt.date, int, int]]] = defaultdict(list)
         ready: dict[str, list[int]] = defaultdict(list)
         counter = 0
@@ -583,7 +585,7 @@ class _Roster:
         while True:
             sequence = rng.randrange(1000)
             number = make_resident_id(region, birth, sequence)
-            if number not in taken:
+            if number not in taken and (not self.registered or pii.blind_index(number) not in self.registered):
                 taken.add(number)
                 break
         choices, weights = EDUCATION[spell.stream.post_class]
@@ -615,12 +617,15 @@ class _Roster:
         units = {u.pk: u for u in self.units}
         date = connection.ops.adapt_datefield_value
         before = Person.objects.aggregate(highest=Max("pk"))["highest"] or 0
-        _insert(Person, ("id_number", "name", "sex", "birth_date", "education", "jurisdiction", "jurisdiction_path",
-                         "unit"), [
-            (p.id_number, p.name, "M" if p.male else "F", date(p.birth), p.education,
+        sealed = {p.id_number: sealed_id_number(p.id_number) for p in self.people if p.last is not None}
+        _insert(Person, ("id_number_enc", "id_number_index", "id_number_masked", "name", "sex", "birth_date",
+                         "education", "jurisdiction", "jurisdiction_path", "unit"), [
+            (*sealed[p.id_number].values(), p.name, "M" if p.male else "F", date(p.birth), p.education,
              units[p.last.stream.unit.pk].jurisdiction_id, p.last.stream.unit.path, p.last.stream.unit.pk)
             for p in self.people if p.last is not None])
-        person_pk = dict(Person.objects.filter(pk__gt=before).values_list("id_number", "pk"))
+        number_of = {columns["id_number_index"]: number for number, columns in sealed.items()}
+        person_pk = {number_of[index]: pk for index, pk in
+                     Person.objects.filter(pk__gt=before).values_list("id_number_index", "pk")}
         group = [s for s in self.spells if s.reason == "group_transfer"]
         operation = BulkOperation.objects.create(
             kind=BulkKind.GROUP_TRANSFER, status=BulkStatus.APPLIED, unit_id=self.group_unit.pk,

@@ -10,7 +10,7 @@ services and answer their own error codes (``parent_not_found``, ``division_not_
 import datetime as dt
 from typing import Any, Literal
 
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from ninja import Field, Query, Router, Schema, Status
 from ninja.pagination import paginate
 
@@ -178,7 +178,7 @@ class EstablishmentFilter(Schema):
 
 
 class PeopleFilter(Schema):
-    q: str = Field("", description="part of the name")
+    q: str = Field("", description="part of the name, or a whole citizen ID number (matched by its blind index)")
     unit: int | None = Field(None, description="unit id")
 
 
@@ -326,6 +326,23 @@ def person_list(request: HttpRequest, filters: Query[PeopleFilter]) -> Any:
 @router.get("/people/{int:id}", response={200: PersonOut, **ERRORS}, tags=["people"], summary="One person")
 def person_detail(request: HttpRequest, id: int) -> Any:
     return selectors.get_person(actor=request.user, pk=id)
+
+
+class RevealIn(Schema):
+    purpose: str = Field("", description="why the full number is needed (1 to 200 characters); recorded in the audit log")
+
+
+class RevealOut(Schema):
+    id: int
+    id_number: str
+
+
+@router.post("/people/{int:id}/id-number", response={200: RevealOut, **ERRORS}, tags=["people"],
+             summary="The full citizen ID number of one person (audited; needs the unmask permission)")
+def person_reveal_id(request: HttpRequest, response: HttpResponse, id: int, payload: RevealIn) -> Any:
+    number = services.person_reveal_id(actor=request.user, person_id=id, purpose=payload.purpose)
+    response["Cache-Control"] = "no-store"
+    return {"id": id, "id_number": number}
 
 
 @router.post("/people", response={201: PersonOut, **ERRORS}, tags=["people"], summary="Register a person")

@@ -20,6 +20,9 @@ DATE_NOT_AFTER_PREVIOUS = define(
 )
 MERGE_NEEDS_SOURCES = define("merge_needs_sources", _("Choose at least one other unit to merge."))
 NAME_REQUIRED = define("name_required", _("Enter a name of 1 to 100 characters."))
+REVEAL_PURPOSE_REQUIRED = define(
+    "reveal_purpose_required", _("Say why you need the full ID number (1 to 200 characters): it is recorded.")
+)
 PERSON_EXISTS = define("person_exists", _("A person with this citizen ID number is already registered."))
 QUOTA_NEGATIVE = define("quota_invalid", _("Establishment numbers are whole numbers of 0 or more."))
 ID_BIRTH_MISMATCH = define("id_birth_mismatch", _("The birth date does not match the citizen ID number."))

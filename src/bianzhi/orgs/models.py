@@ -145,13 +145,34 @@ class EstablishmentQuota(models.Model):
         return max(self.actual - self.approved, 0)
 
 
+class PersonQuerySet(models.QuerySet["Person"]):
+    def by_id_number(self, number: str) -> PersonQuerySet:
+        """People with this ID number, found through the blind index under every configured key."""
+        from bianzhi.common import pii
+
+        return self.filter(id_number_index__in=pii.lookup_indexes(number))
+
+    def by_id_numbers(self, numbers: list[str]) -> tuple[PersonQuerySet, dict[str, str]]:
+        """People with any of these numbers, and the map from blind index back to number."""
+        from bianzhi.common import pii
+
+        index_to_number = {index: pii.normalise(n) for n in numbers for index in pii.lookup_indexes(n)}
+        return self.filter(id_number_index__in=list(index_to_number)), index_to_number
+
+
 class Person(models.Model):
     """A real-name person (公民身份号码, GB 11643). Sex and birth date are derived from the ID."""
 
     SCOPE_PATH_FIELD = "jurisdiction_path"
     SCOPE_UNIT_FIELD = "unit"
 
-    id_number = models.CharField(max_length=18, unique=True, verbose_name=_("citizen ID number"))
+    # The ID number is stored SM4-encrypted, found by its blind index and shown masked
+    # (bianzhi.common.pii); only orgs.services.person_reveal_id decrypts it, and audits that.
+    id_number_enc = models.CharField(max_length=128, editable=False, verbose_name=_("citizen ID number (encrypted)"))
+    id_number_index = models.CharField(
+        max_length=64, unique=True, editable=False, verbose_name=_("citizen ID number (blind index)")
+    )
+    id_number_masked = models.CharField(max_length=18, editable=False, verbose_name=_("citizen ID number (masked)"))
     name = models.CharField(max_length=50, verbose_name=_("name"))
     sex = models.CharField(max_length=1, choices=Sex.choices, verbose_name=_("sex"))
     birth_date = models.DateField(verbose_name=_("birth date"))
@@ -166,6 +187,8 @@ class Person(models.Model):
         Unit, null=True, blank=True, on_delete=models.PROTECT, related_name="people", verbose_name=_("unit")
     )
 
+    objects = PersonQuerySet.as_manager()
+
     class Meta:
         ordering = ["jurisdiction_path", "name"]
         verbose_name = _("person")
@@ -176,6 +199,24 @@ class Person(models.Model):
 
     @property
     def masked_id(self) -> str:
-        from bianzhi.common.codes import mask_resident_id
+        return self.id_number_masked
 
-        return mask_resident_id(self.id_number)
+    def set_id_number(self, number: str) -> None:
+        for field, value in sealed_id_number(number).items():
+            setattr(self, field, value)
+
+
+ID_NUMBER_FIELD = "orgs.person.id_number"  # bound into the ciphertext as associated data
+
+
+def sealed_id_number(number: str) -> dict[str, str]:
+    """The stored columns of an ID number: ciphertext, blind index, masked form."""
+    from bianzhi.common import pii
+    from bianzhi.common.codes import mask_resident_id
+
+    number = pii.normalise(number)
+    return {
+        "id_number_enc": pii.encrypt(number, field=ID_NUMBER_FIELD),
+        "id_number_index": pii.blind_index(number),
+        "id_number_masked": mask_resident_id(number),
+    }

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 from django.db.models import Q, QuerySet
 
 from bianzhi.accounts.permissions import require
+from bianzhi.common import pii
 from bianzhi.common.scoping import get_scoped_or_404, scoped
 
 from .models import EstablishmentQuota, Person, Unit, UnitVersion
@@ -77,10 +79,16 @@ def quota_history(*, actor: Any, unit: Unit) -> QuerySet[EstablishmentQuota]:
     return scoped(EstablishmentQuota.objects.filter(unit=unit), actor).order_by("kind", "valid_from")
 
 
+WHOLE_ID_NUMBER = re.compile(r"\d{17}[\dX]")
+
+
 def people_in_scope(*, actor: Any, q: str = "", unit: Any = None) -> QuerySet[Person]:
     require(actor, "person.view")
     qs = scoped(Person.objects.select_related("unit", "jurisdiction"), actor)
-    if q:
+    q = (q or "").strip()
+    if WHOLE_ID_NUMBER.fullmatch(q.upper()):
+        qs = qs.filter(id_number_index__in=pii.lookup_indexes(q))  # found through its blind index
+    elif q:
         qs = qs.filter(name__contains=q)
     if unit:
         qs = qs.filter(unit_id=unit)

@@ -9,16 +9,16 @@ from typing import Any
 from django.db import IntegrityError, transaction
 
 from bianzhi.accounts.permissions import require
-from bianzhi.common import audit
+from bianzhi.common import audit, pii
 from bianzhi.common.codes import CodeError, validate_resident_id, validate_uscc
 from bianzhi.common.errors import BianzhiError, Collector
-from bianzhi.common.scoping import path_in_scope, scoped
+from bianzhi.common.scoping import get_scoped_or_404, path_in_scope, scoped
 from bianzhi.divisions.errors import DIVISION_NOT_FOUND
 from bianzhi.divisions.models import Division
 
 from . import errors
 from .choices import Education, EstablishmentKind, FundingForm, UnitCategory, UnitChange, UnitStatus
-from .models import EstablishmentQuota, Person, Unit, UnitVersion
+from .models import ID_NUMBER_FIELD, EstablishmentQuota, Person, Unit, UnitVersion, sealed_id_number
 
 
 def unit_snapshot(unit: Unit) -> dict[str, Any]:
@@ -280,14 +280,14 @@ def person_create(
     division = unit.jurisdiction if unit is not None else None
     if division is None:
         division = _division_in_scope(actor, jurisdiction or actor.jurisdiction.code, c)
-    if rid is not None and Person.objects.filter(id_number=rid.number).exists():
+    if rid is not None and Person.objects.by_id_number(rid.number).exists():
         c.add(errors.PERSON_EXISTS, field="id_number", value=rid.number)
     c.raise_if_any()
     assert rid is not None and division is not None
     try:
         with transaction.atomic():
             person = Person.objects.create(
-                id_number=rid.number, name=name, sex=rid.sex, birth_date=rid.birth_date, education=education,
+                **sealed_id_number(rid.number), name=name, sex=rid.sex, birth_date=rid.birth_date, education=education,
                 jurisdiction=division, jurisdiction_path=division.path, unit=unit,
             )
     except IntegrityError:
@@ -298,3 +298,33 @@ def person_create(
         after={"id_number": person.masked_id, "name": name, "sex": rid.sex, "unit": unit.uscc if unit else None},
     ))
     return person
+
+
+@transaction.atomic
+def person_reveal_id(*, actor: Any, person_id: Any, purpose: str) -> str:
+    """The full ID number of one person, for a user allowed to unmask it. Out of scope is
+    not found; the read itself is an audit event with the stated purpose."""
+    person = get_scoped_or_404(Person.objects.all(), actor, pk=person_id)
+    require(actor, "person.unmask")
+    purpose = (purpose or "").strip()
+    if not purpose or len(purpose) > 200:
+        raise BianzhiError(errors.REVEAL_PURPOSE_REQUIRED, field="purpose", value=purpose[:200])
+    number = pii.decrypt(person.id_number_enc, field=ID_NUMBER_FIELD)
+    audit.record(actor, audit.entry_for(
+        "person.reveal_id", person, scope_path=person.jurisdiction_path,
+        after={"masked": person.masked_id, "purpose": purpose},
+    ))
+    return number
+
+
+def reveal_ids_for_export(*, actor: Any, people: list[Person], what: str, query: str) -> dict[int, str]:
+    """Full ID numbers for an export the actor asked to unmask, in the caller's transaction:
+    one audit event for the whole export, naming what was exported and how many numbers."""
+    require(actor, "person.unmask")
+    numbers = {p.pk: pii.decrypt(p.id_number_enc, field=ID_NUMBER_FIELD) for p in people}
+    audit.record(actor, audit.Entry(
+        action="person.reveal_ids_export", scope_path=actor.jurisdiction_path,
+        object_type="orgs.person", object_repr=what[:255],
+        after={"export": what, "query": query, "count": len(numbers), "people": sorted(numbers)[:10000]},
+    ))
+    return numbers

@@ -16,6 +16,7 @@ urlpatterns = [
     path("people/", views.person_list, name="person_list"),
     path("people/new/", views.person_new, name="person_new"),
     path("people/<int:pk>/", views.person_detail, name="person_detail"),
+    path("people/<int:pk>/reveal/", views.person_reveal, name="person_reveal"),
     path("import/", views.unit_import, name="unit_import"),
     path("import/template/", views.unit_import_template, name="unit_import_template"),
     path("import/report/", views.unit_import_report, name="unit_import_report"),

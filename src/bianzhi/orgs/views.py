@@ -17,6 +17,8 @@ from typing import Any, cast
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.db.models import Case, Count, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value, When
 from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse
@@ -25,9 +27,10 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
 from bianzhi.accounts.permissions import can, require
+from bianzhi.common.errors import BianzhiError, ErrorDetail
 from bianzhi.common.exports import Column, xlsx_response
 from bianzhi.common.exports import exported_on as _exported_on
 from bianzhi.common.forms import call_service as _call
@@ -36,7 +39,7 @@ from bianzhi.common.scoping import scope_of
 from bianzhi.common.selectors import audit_events_in_scope
 from bianzhi.divisions.selectors import divisions_in_scope
 
-from . import selectors, services
+from . import errors, selectors, services
 from .choices import EstablishmentKind, UnitStatus
 from .forms import (
     EstablishmentFilterForm,
@@ -742,6 +745,8 @@ def person_list(request: HttpRequest) -> HttpResponse:
     )
     listing = Listing(request, qs, sortable=PERSON_SORTS)
     if listing.wants_export:
+        if request.GET.get("unmask") == "1":
+            return _person_export_unmasked(request, listing.queryset, actor)
         return _person_export(listing.queryset, actor)
     return render(
         request,
@@ -750,9 +755,43 @@ def person_list(request: HttpRequest) -> HttpResponse:
             "form": form,
             "listing": listing,
             "can_add": can(actor, "person.change"),
+            "can_unmask": can(actor, "person.unmask"),
+            "filter_params": [(k, v) for k, v in request.GET.items() if k not in ("page", "export", "unmask", "purpose")],
             "breadcrumbs": _crumbs((_("People"), None)),
         },
     )
+
+
+def _person_export_unmasked(request: HttpRequest, qs: QuerySet[Person], actor: Any) -> HttpResponse:
+    """The export with full ID numbers, for a user allowed to unmask them: one audit event
+    with the stated purpose, the filter and the number of people, in the same request."""
+    require(actor, "person.unmask")
+    purpose = request.GET.get("purpose", "").strip()
+    if not purpose or len(purpose) > 200:
+        messages.error(request, str(ErrorDetail(errors.REVEAL_PURPOSE_REQUIRED).message))
+        return redirect(reverse("orgs:person_list"))
+    people = list(qs.select_related("unit", "jurisdiction"))
+    with transaction.atomic():
+        numbers = services.reveal_ids_for_export(
+            actor=actor, people=people, what=f"people export: {purpose}", query=request.GET.urlencode()
+        )
+    columns = [
+        Column(_("Name"), 12),
+        Column(_("Citizen ID number"), 22),
+        Column(_("Sex"), 6),
+        Column(_("Birth date"), 12, "date"),
+        Column(_("Education"), 12),
+        Column(_("Unit"), 32),
+        Column(_("Division"), 12),
+    ]
+    rows = (
+        [p.name, numbers[p.pk], p.get_sex_display(), p.birth_date, p.get_education_display(),
+         p.unit.name if p.unit else "", p.jurisdiction.name]
+        for p in people
+    )
+    response = xlsx_response(_("People"), _("People"), columns, rows, subtitle=_exported_on(actor))
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 def _person_export(qs: QuerySet[Person], actor: Any) -> HttpResponse:
@@ -784,7 +823,25 @@ def _person_export(qs: QuerySet[Person], actor: Any) -> HttpResponse:
 
 
 @login_required
-def person_detail(request: HttpRequest, pk: int) -> HttpResponse:
+@require_POST
+def person_reveal(request: HttpRequest, pk: int) -> HttpResponse:
+    """The full ID number, shown in this one response only (never cached), and audited."""
+    actor: Any = request.user
+    selectors.get_person(actor=actor, pk=pk)  # out of scope: 404 before anything else
+    if not can(actor, "person.unmask"):
+        raise PermissionDenied("person.unmask")
+    try:
+        number = services.person_reveal_id(actor=actor, person_id=pk, purpose=request.POST.get("purpose", ""))
+    except BianzhiError as exc:
+        messages.error(request, "；".join(str(e.message) for e in exc.errors))
+        return redirect(reverse("orgs:person_detail", args=[pk]))
+    response = person_detail(request, pk, revealed=number)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@login_required
+def person_detail(request: HttpRequest, pk: int, revealed: str | None = None) -> HttpResponse:
     actor: Any = request.user
     person = selectors.get_person(actor=actor, pk=pk)
     events = None
@@ -802,6 +859,8 @@ def person_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "orgs/person_detail.html",
         {
             "person": person,
+            "revealed": revealed,
+            "can_unmask": can(actor, "person.unmask"),
             "events": events,
             "unit_visible": _visible(person.unit, actor),
             "breadcrumbs": _crumbs((_("People"), reverse("orgs:person_list")), (person.name, None)),

@@ -27,6 +27,13 @@ DATA_DIR = Path(env("BIANZHI_DATA_DIR", str(Path.cwd() / "var"))).resolve()
 
 SECRET_KEY = env("BIANZHI_SECRET_KEY", "insecure-development-key-change-me-in-production")
 DEBUG = env_bool("BIANZHI_DEBUG", False)
+
+# Personal data at rest (bianzhi.common.pii): the SM4 key, hex or base64 of at least 16 bytes.
+# Keys listed in BIANZHI_PII_OLD_KEYS still decrypt while `bianzhi pii rotate` re-encrypts.
+# Without a key, development and the demo use a random key kept in DATA_DIR/pii.key.
+BIANZHI_PII_KEY = env("BIANZHI_PII_KEY")
+BIANZHI_PII_OLD_KEYS = [k.strip() for k in env("BIANZHI_PII_OLD_KEYS").split(",") if k.strip()]
+BIANZHI_PII_KEY_FILE: Path | None = DATA_DIR / "pii.key"
 ALLOWED_HOSTS = [h.strip() for h in env("BIANZHI_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if h.strip()]
 
 INSTALLED_APPS = [

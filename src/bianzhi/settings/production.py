@@ -7,6 +7,8 @@ that sets ``X-Forwarded-Proto``. ``bianzhi check --deploy --fail-level WARNING``
 
 from django.core.exceptions import ImproperlyConfigured
 
+from bianzhi.common.pii import parse_key as _parse_pii_key
+
 from .base import *  # noqa: F403
 from .base import env, env_bool
 
@@ -25,6 +27,12 @@ def _list(name: str) -> list[str]:
 DEBUG = False
 SECRET_KEY = _required("BIANZHI_SECRET_KEY")
 _required("BIANZHI_ALLOWED_HOSTS")
+# Stored personal data is SM4-encrypted with this key; never a key file in production.
+BIANZHI_PII_KEY = _required("BIANZHI_PII_KEY")
+_parse_pii_key(BIANZHI_PII_KEY)  # refuses a key that is not hex/base64 of at least 16 bytes
+for _old in BIANZHI_PII_OLD_KEYS:  # noqa: F405
+    _parse_pii_key(_old)
+BIANZHI_PII_KEY_FILE = None
 ALLOWED_HOSTS = _list("BIANZHI_ALLOWED_HOSTS")
 # Origins of the pages that post forms when they differ from the host (e.g. "https://bianzhi.example.cn").
 CSRF_TRUSTED_ORIGINS = _list("BIANZHI_CSRF_TRUSTED_ORIGINS")

@@ -7,6 +7,9 @@ uses an in-memory SQLite database.
 from .base import *  # noqa: F403
 
 DEBUG = False
+# A fixed key: tests are repeatable and never write a key file.
+BIANZHI_PII_KEY = "7465737420706969206b6579206f6620626961e7687a6869207465737473212121"
+BIANZHI_PII_KEY_FILE = None
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

@@ -83,7 +83,7 @@ from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from bianzhi.accounts.permissions import require
-from bianzhi.common import audit
+from bianzhi.common import audit, pii
 from bianzhi.common.codes import CodeError, mask_resident_id, validate_resident_id
 from bianzhi.common.errors import REQUIRED, BianzhiError, ErrorDetail
 from bianzhi.common.scoping import Scope, scope_of
@@ -106,7 +106,7 @@ from bianzhi.common.tabular import (
 from bianzhi.orgs.choices import Education, UnitStatus
 from bianzhi.orgs.errors import UNIT_NOT_ACTIVE, UNIT_NOT_FOUND
 from bianzhi.orgs.importing import IMPORT_CONFLICT
-from bianzhi.orgs.models import Person, Unit
+from bianzhi.orgs.models import Person, Unit, sealed_id_number
 
 from . import errors
 from .choices import AuthorisationStatus, RuleTable, SpellSource
@@ -541,10 +541,11 @@ def _lookup_people(ids: list[str]) -> tuple[dict[str, _Person], dict[int, list[_
     spells: dict[int, list[_Spell]] = defaultdict(list)
     if not ids:
         return people, spells
-    for pk, number, name, path, unit_id in Person.objects.filter(id_number__in=_among(ids)).values_list(
-        "pk", "id_number", "name", "jurisdiction_path", "unit_id"
-    ):
-        people[number] = _Person(pk, name, path, unit_id)
+    by_index = {index: number for number in ids for index in pii.lookup_indexes(number)}
+    for pk, index, name, path, unit_id in Person.objects.filter(
+        id_number_index__in=_among(list(by_index))
+    ).values_list("pk", "id_number_index", "name", "jurisdiction_path", "unit_id"):
+        people[by_index[index]] = _Person(pk, name, path, unit_id)
     if people:
         pks = sorted(p.pk for p in people.values())
         shared: dict[Any, Any] = {}  # one object per distinct unit name, path, code and date
@@ -1113,7 +1114,7 @@ class _Conflict(Exception):
 
 
 _SPELL_FIELDS = ("id", "person", "unit", "jurisdiction_path", "hire_date", "authorisation", "source", *STATE_FIELDS)
-_PERSON_FIELDS = ("id", "id_number", "name", "sex", "birth_date", "education", "jurisdiction", "jurisdiction_path",
+_PERSON_FIELDS = ("id", "id_number_enc", "id_number_index", "id_number_masked", "name", "sex", "birth_date", "education", "jurisdiction", "jurisdiction_path",
                   "unit")
 
 
@@ -1165,7 +1166,7 @@ def _write(ctx: _Context, plan: _Plan, result: ImportResult, report: Callable[[i
     education = frozenset(Education.values)
     births = db.column([_birth(number[6:14]) for number, _row in people])
     _insert(Person, _PERSON_FIELDS, (
-        (person_pk[number], number, row.name, "M" if int(number[16]) % 2 else "F", birth,
+        (person_pk[number], *sealed_id_number(number).values(), row.name, "M" if int(number[16]) % 2 else "F", birth,
          row.state.education if row.state.education in education else "", row.unit.jurisdiction_id,
          row.unit.jurisdiction_path, row.unit.pk)
         for (number, row), birth in zip(people, births, strict=True) if row.unit is not None

@@ -27,7 +27,7 @@ from django.utils import timezone
 
 from bianzhi.accounts.permissions import require
 from bianzhi.common import audit
-from bianzhi.common.codes import CodeError, mask_resident_id, validate_resident_id
+from bianzhi.common.codes import CodeError, validate_resident_id
 from bianzhi.common.errors import (
     INVALID_CHOICE,
     INVALID_DATE,
@@ -176,7 +176,7 @@ def _add_violations(c: Collector, violations: list[Violation], shown: dict[str, 
 
 def _spell_snapshot(spell: Spell) -> dict[str, Any]:
     return {
-        "person": mask_resident_id(spell.person.id_number), "name": spell.person.name, "unit": spell.unit.uscc,
+        "person": spell.person.masked_id, "name": spell.person.name, "unit": spell.unit.uscc,
         "situation": spell.situation, "post_class": spell.post_class, "work_type": spell.work_type,
         "post_name": spell.post_name, "key_post": spell.key_post, "funding_source": spell.funding_source,
         "hire_date": spell.hire_date, "leave_date": spell.leave_date, "exit_reason": spell.exit_reason,
@@ -225,7 +225,7 @@ def spell_create(
     name = _text(name)
     if not name or len(name) > 50:
         c.add(NAME_REQUIRED, field="name", value=name)
-    person = Person.objects.filter(id_number=rid.number).first() if rid is not None else None
+    person = Person.objects.by_id_number(rid.number).first() if rid is not None else None
     if person is not None and name and person.name != name:
         visible = scoped(Person.objects.filter(pk=person.pk), actor).exists()
         c.add(errors.PERSON_NAME_MISMATCH, field="name", value=name,
