@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+from typing import Any
 
 from bianzhi.accounts.choices import Role
 from bianzhi.accounts.models import User
