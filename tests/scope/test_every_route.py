@@ -256,6 +256,8 @@ ROUTES = {
     "accounts:user_list": "list", "accounts:user_create": "page",
     "accounts:user_detail": ("object", "user", ["GET"]), "accounts:user_set_active": ("object", "user", ["POST"]),
     "accounts:token_list": "page", "accounts:token_revoke": ("object", "token", ["POST"]),
+    "accounts:login_totp": "skip-auth", "accounts:login_totp_enrol": "skip-auth", "accounts:totp": "page",
+    "accounts:user_totp_reset": ("object", "user", ["POST"]),
     "divisions:division_list": "list", "divisions:division_detail": ("object", "division", ["GET"]),
     "divisions:division_add_town": ("object", "division", ["GET", "POST"]),
     "orgs:unit_list": "list", "orgs:unit_tree": "list", "orgs:unit_new": "page",

@@ -8,4 +8,4 @@ class AccountsConfig(AppConfig):
     verbose_name = _("Accounts")
 
     def ready(self) -> None:
-        from . import login_policy  # noqa: F401  (connects the log-in signal receivers)
+        from . import checks, login_policy  # noqa: F401  (log-in signal receivers, system checks)

@@ -107,3 +107,13 @@ class LoginForm(AuthenticationForm):
                     code="locked",
                 ) from None
             raise
+
+
+class TotpCodeForm(forms.Form):
+    code = forms.CharField(
+        max_length=12, label=_("Verification code"),
+        help_text=_("The 6-digit code your authenticator app shows now."),
+        widget=forms.TextInput(attrs={
+            "autocomplete": "one-time-code", "inputmode": "numeric", "autofocus": True,
+        }),
+    )

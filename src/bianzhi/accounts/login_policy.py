@@ -8,7 +8,8 @@
   successful log-in resets the count, and so does the first failure after a lock ran out.
 - ``auth.login``, ``auth.login_failed``, ``auth.logout`` and ``auth.locked`` are audit events,
   written from Django's ``user_logged_in`` / ``user_login_failed`` / ``user_logged_out``
-  signals. A failure records the user name tried, never the password.
+  signals. A failure records the user name tried, never the password. A wrong second-factor
+  code (:mod:`bianzhi.accounts.totp`) counts towards the same lock (``auth.totp_failed``).
 - With ``BIANZHI_PASSWORD_MAX_AGE_DAYS`` > 0, :class:`PasswordExpiryMiddleware` sends a user
   whose password is older than that to the password change page.
 """
@@ -103,24 +104,31 @@ def _entry(action: str, username: str, user: User | None, after: dict[str, Any])
     )
 
 
-def register_failure(username: str) -> None:
-    """Count a failed log-in of this user name; lock it at the threshold. Audited."""
+def register_failure(username: str, *, action: str = "auth.login_failed", detail: dict[str, Any] | None = None
+                     ) -> bool:
+    """Count a failed log-in of this user name; lock it at the threshold. Audited.
+
+    A wrong password is ``auth.login_failed``; a wrong second-factor code after the right
+    password is ``auth.totp_failed`` (``detail`` says which step and why) and counts the same.
+    Answers whether the name is locked now.
+    """
     username = username[:USERNAME_MAX]
     now = timezone.now()
+    extra = dict(detail or {})
     with transaction.atomic():
         attempt, _ = LoginAttempt.objects.select_for_update().get_or_create(username=username)
         user = User.objects.filter(username=username).first()
         if attempt.locked_until is not None and attempt.locked_until > now:
             # Refused during the lock: audited, neither counted nor extending the lock.
-            audit.record(None, _entry("auth.login_failed", username, user, {"username": username, "locked": True}))
-            return
+            audit.record(None, _entry(action, username, user, {"username": username, **extra, "locked": True}))
+            return True
         if attempt.locked_until is not None:  # a lock that has run out: count afresh
             attempt.failed_count = 0
             attempt.locked_until = None
         attempt.failed_count += 1
         attempt.last_failed_at = now
-        entries = [_entry("auth.login_failed", username, user,
-                          {"username": username, "failed_count": attempt.failed_count})]
+        entries = [_entry(action, username, user,
+                          {"username": username, **extra, "failed_count": attempt.failed_count})]
         threshold = lockout_failures()
         if threshold > 0 and attempt.failed_count >= threshold:
             attempt.locked_until = now + dt.timedelta(minutes=lockout_minutes())
@@ -129,6 +137,7 @@ def register_failure(username: str) -> None:
             }))
         attempt.save()
         audit.record_many(None, entries)
+    return attempt.locked_until is not None
 
 
 @receiver(user_login_failed, dispatch_uid="bianzhi.accounts.login_failed")

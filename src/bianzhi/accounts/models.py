@@ -115,3 +115,30 @@ class PasswordHistory(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class TotpDevice(models.Model):
+    """A user's second factor: a TOTP secret (RFC 6238, 6 digits, 30 s) in an authenticator app.
+
+    The secret is stored encrypted (SM4-GCM, see :mod:`bianzhi.accounts.totp`). A device
+    counts once ``confirmed_at`` is set, i.e. after the first code from the app was accepted.
+    ``last_step`` is the time step of the last accepted code: a code of that step or an
+    earlier one is refused, so a code cannot be replayed within its window.
+    """
+
+    SCOPE_PATH_FIELD = "user__jurisdiction_path"
+    SCOPE_UNIT_FIELD = None
+
+    user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="totp_device", verbose_name=_("user"))
+    secret = models.CharField(max_length=200, verbose_name=_("secret (encrypted)"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    confirmed_at = models.DateTimeField(null=True, blank=True, verbose_name=_("enrolled at"))
+    last_step = models.BigIntegerField(null=True, blank=True, verbose_name=_("last accepted time step"))
+    last_used_at = models.DateTimeField(null=True, blank=True, verbose_name=_("last used at"))
+
+    class Meta:
+        verbose_name = _("second factor")
+        verbose_name_plural = _("second factors")
+
+    def __str__(self) -> str:
+        return f"TOTP {self.user_id}"

@@ -10,18 +10,18 @@ from typing import Any
 
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from bianzhi.common import audit
-from bianzhi.common.errors import Collector
+from bianzhi.common.errors import BianzhiError, Collector
 from bianzhi.common.scoping import path_in_scope, scoped
 from bianzhi.divisions.errors import DIVISION_NOT_FOUND
 from bianzhi.divisions.models import Division
 
-from . import errors
+from . import errors, totp
 from .choices import Role
-from .models import SYSTEM_USERNAME, ApiToken, User
+from .models import SYSTEM_USERNAME, ApiToken, TotpDevice, User
 from .permissions import can, require
 
 _USERNAME = re.compile(r"^[\w.@+-]{3,150}$")
@@ -224,3 +224,190 @@ def token_authenticate(plaintext: str) -> User | None:
     if token.last_used_at is None or now - token.last_used_at >= dt.timedelta(minutes=1):
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
     return token.user
+
+
+# ---------------------------------------------------------------------------------------------
+# The second factor (TOTP, see accounts.totp)
+
+
+def _totp_entry(action: str, user: User, after: dict[str, Any] | None = None) -> audit.Entry:
+    from .login_policy import _entry
+
+    return _entry(action, user.username, user, {"username": user.username, **(after or {})})
+
+
+def _locked_error(user: User) -> BianzhiError:
+    from .login_policy import minutes_left
+
+    return BianzhiError(errors.ACCOUNT_LOCKED, field="code", params={"minutes": minutes_left(user.username)})
+
+
+def _refuse_code(user: User, *, stage: str, reason: str, count: bool) -> BianzhiError:
+    """Audit a refused code (and count it towards the lock-out during a log-in); the error to raise."""
+    from .login_policy import register_failure
+
+    detail = {"stage": stage, "reason": reason}
+    if count:
+        if register_failure(user.username, action="auth.totp_failed", detail=detail):
+            return _locked_error(user)
+    else:
+        with transaction.atomic():
+            audit.record(user, _totp_entry("auth.totp_failed", user, detail))
+    code = {"replayed": errors.TOTP_REPLAYED, "unreadable": errors.TOTP_UNREADABLE}.get(reason, errors.TOTP_INVALID)
+    return BianzhiError(code, field="code")
+
+
+def _check_code(device: TotpDevice, code: str) -> tuple[int | None, str, bool]:
+    """(accepted step, refusal reason, stored under the current key) of a code for a device."""
+    try:
+        decrypted = totp.decrypt_secret(device.secret, device.user_id)
+    except totp.SecretUnreadable:
+        return None, "unreadable", True
+    step = totp.matching_step(decrypted.secret, code)
+    if step is None:
+        return None, "invalid", decrypted.current_key
+    if device.last_step is not None and step <= device.last_step:
+        return None, "replayed", decrypted.current_key
+    if not decrypted.current_key:  # written under an older key: re-encrypt under the current one
+        device.secret = totp.encrypt_secret(decrypted.secret, device.user_id)
+    return step, "", decrypted.current_key
+
+
+def totp_enrolment_start(*, user: User) -> tuple[str, str]:
+    """The secret (and its ``otpauth://`` URI) the user adds to an authenticator app.
+
+    Creates the unconfirmed device, or answers the secret of the one already started, so a
+    reload of the page shows the same secret. Nothing counts until :func:`totp_enrol_confirm`.
+    """
+    with transaction.atomic():
+        device = TotpDevice.objects.select_for_update().filter(user=user).first()
+        if device is not None and device.confirmed_at is not None:
+            raise BianzhiError(errors.TOTP_ALREADY_ENROLLED, field="user", value=user.username)
+        secret = None
+        if device is not None:
+            try:
+                secret = totp.decrypt_secret(device.secret, user.pk).secret
+            except totp.SecretUnreadable:
+                secret = None
+        if secret is None:
+            secret = totp.new_secret()
+            if device is None:
+                try:
+                    with transaction.atomic():  # a second request of the same user may have created it
+                        TotpDevice.objects.create(user=user, secret=totp.encrypt_secret(secret, user.pk))
+                except IntegrityError:
+                    return totp_enrolment_start(user=user)
+            else:
+                device.secret = totp.encrypt_secret(secret, user.pk)
+                device.save(update_fields=["secret"])
+    return secret, totp.provisioning_uri(secret, user.username)
+
+
+def totp_enrol_confirm(*, user: User, code: str, during_login: bool) -> TotpDevice:
+    """Confirm the enrolment with the first code the app shows; audited ``auth.totp_enrolled``.
+
+    During a log-in (``during_login``) a wrong code counts towards the lock-out like a wrong
+    password, and a locked user name is refused whatever the code.
+    """
+    from .login_policy import is_locked
+
+    if during_login and is_locked(user.username):
+        raise _refuse_code(user, stage="enrol", reason="locked", count=True)
+    with transaction.atomic():
+        device = TotpDevice.objects.select_for_update().filter(user=user).first()
+        if device is None:
+            raise BianzhiError(errors.TOTP_NOT_STARTED, field="code")
+        if device.confirmed_at is not None:
+            raise BianzhiError(errors.TOTP_ALREADY_ENROLLED, field="code")
+        step, reason, _current = _check_code(device, code)
+        if step is not None:
+            now = timezone.now()
+            device.confirmed_at = now
+            device.last_step = step
+            device.last_used_at = now
+            device.save()
+            audit.record(user, _totp_entry("auth.totp_enrolled", user))
+            return device
+    raise _refuse_code(user, stage="enrol", reason=reason, count=during_login)
+
+
+def totp_verify(*, user: User, code: str) -> TotpDevice:
+    """The second step of a log-in: the code of the user's device; audited ``auth.totp_verified``.
+
+    Refused (and counted towards the lock-out, audited ``auth.totp_failed``): a wrong code, a
+    code already used (its time step is not later than the last accepted one), any code while
+    the user name is locked.
+    """
+    from .login_policy import is_locked
+
+    if is_locked(user.username):
+        raise _refuse_code(user, stage="verify", reason="locked", count=True)
+    with transaction.atomic():
+        device = TotpDevice.objects.select_for_update().filter(user=user, confirmed_at__isnull=False).first()
+        if device is None:
+            raise BianzhiError(errors.TOTP_NOT_ENROLLED, field="code")
+        step, reason, _current = _check_code(device, code)
+        if step is not None:
+            device.last_step = step
+            device.last_used_at = timezone.now()
+            device.save()
+            audit.record(user, _totp_entry("auth.totp_verified", user))
+            return device
+    raise _refuse_code(user, stage="verify", reason=reason, count=True)
+
+
+@transaction.atomic
+def totp_reset(*, actor: Any, user_id: Any) -> User:
+    """Remove a user's second factor (lost phone); an administrator of the user's jurisdiction.
+
+    The user's sessions end at their next request (they were opened with the removed device);
+    a user whose role requires a second factor enrols again at the next log-in. Audited
+    ``auth.totp_reset``.
+    """
+    from bianzhi.common.errors import NOT_FOUND
+
+    require(actor, "user.manage")
+    try:
+        user = scoped(User.objects.select_for_update(), actor).filter(pk=int(user_id)).first()
+    except (TypeError, ValueError):
+        user = None
+    if user is None or user.username == SYSTEM_USERNAME:
+        raise BianzhiError(NOT_FOUND, field="user", value=user_id)
+    device = TotpDevice.objects.filter(user=user).first()
+    if device is None:
+        raise BianzhiError(errors.TOTP_NOT_ENROLLED, field="user", value=user.username)
+    before = {"enrolled_at": device.confirmed_at, "last_used_at": device.last_used_at}
+    device.delete()
+    audit.record(actor, audit.entry_for("auth.totp_reset", user, scope_path=user.jurisdiction_path,
+                                        before=before, after={"username": user.username}))
+    return user
+
+
+def totp_rekey(*, actor: Any) -> tuple[int, int]:
+    """Re-encrypt every stored TOTP secret that is not under the current key (after
+    ``BIANZHI_PII_KEY`` was set or changed); answers (re-encrypted, unreadable). An unreadable
+    secret stays as it is: its user needs a reset. Audited ``auth.totp_rekey`` when anything changed."""
+    from django.conf import settings
+
+    require(actor, "user.manage")
+    done = unreadable = 0
+    current = totp.current_key_id()
+    with transaction.atomic():
+        for device in TotpDevice.objects.select_for_update().order_by("pk"):
+            if totp.key_id_of(device.secret) == current:
+                continue
+            try:
+                plain = totp.decrypt_secret(device.secret, device.user_id).secret
+            except totp.SecretUnreadable:
+                unreadable += 1
+                continue
+            device.secret = totp.encrypt_secret(plain, device.user_id)
+            device.save(update_fields=["secret"])
+            done += 1
+        if done or unreadable:
+            province = Division.objects.filter(code=settings.BIANZHI_PROVINCE_CODE).values_list(
+                "path", flat=True).first() or ""
+            audit.record(actor, audit.Entry(action="auth.totp_rekey", scope_path=province,
+                                            object_type="accounts.totpdevice",
+                                            after={"reencrypted": done, "unreadable": unreadable, "key_id": current}))
+    return done, unreadable

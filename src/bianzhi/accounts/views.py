@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
+from django.contrib.auth import login as auth_login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
@@ -23,16 +24,34 @@ from bianzhi.common.selectors import audit_events_in_scope
 from bianzhi.common.views import action_label
 from bianzhi.divisions.selectors import divisions_in_scope
 
-from . import services
+from . import services, totp
 from .choices import Role
-from .forms import LoginForm, TokenCreateForm, UserCreateForm, UserFilterForm
-from .models import User
+from .errors import ACCOUNT_LOCKED
+from .forms import LoginForm, TokenCreateForm, TotpCodeForm, UserCreateForm, UserFilterForm
+from .models import TotpDevice, User
 from .permissions import can, require
 from .selectors import get_user, users_in_scope
 
-login = auth_views.LoginView.as_view(
-    template_name="registration/login.html", redirect_authenticated_user=True, authentication_form=LoginForm
-)
+
+class LoginView(auth_views.LoginView):
+    """The password step. A user with a second factor, or whose role requires one, is not
+    logged in here: the session keeps a short-lived pending state and the code page (or the
+    enrolment page) follows; see accounts.totp."""
+
+    template_name = "registration/login.html"
+    redirect_authenticated_user = True
+    authentication_form = LoginForm
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        user = form.get_user()
+        stage = totp.stage_for(user)
+        if stage is None:
+            return super().form_valid(form)
+        totp.set_pending(self.request, user, stage, self.get_success_url())
+        return redirect("accounts:login_totp" if stage == "verify" else "accounts:login_totp_enrol")
+
+
+login = LoginView.as_view()
 logout = auth_views.LogoutView.as_view()  # POST only (Django 5)
 
 USER_SORTS = {
@@ -153,6 +172,8 @@ def user_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "subject": subject,
             "events": events,
             "is_self": subject.pk == actor.pk,
+            "totp_device": TotpDevice.objects.filter(user=subject).first(),
+            "totp_required": totp.is_required(subject),
             "breadcrumbs": [(gettext("Users"), reverse("accounts:user_list")), (subject.username, None)],
         },
     )
@@ -250,3 +271,135 @@ class PasswordChangeView(auth_views.PasswordChangeView):
 
 
 password_change = PasswordChangeView.as_view()
+
+
+# ---------------------------------------------------------------------------------------------
+# The second factor
+
+
+def _restart_login(request: HttpRequest) -> HttpResponse:
+    messages.error(request, gettext("The log-in timed out or was interrupted; please log in again."))
+    return redirect("accounts:login")
+
+
+def _complete_login(request: HttpRequest, pending: totp.Pending, device: TotpDevice) -> HttpResponse:
+    """The second factor is verified: log in now, and mark the session with its device."""
+    totp.clear_pending(request)
+    auth_login(request, pending.user, backend=pending.backend or None)
+    request.session[totp.SESSION_DEVICE_KEY] = device.pk
+    return redirect(pending.next_url or "/")
+
+
+def _code_refused(request: HttpRequest, form: TotpCodeForm, exc: BianzhiError) -> HttpResponse | None:
+    """A locked user name ends the pending log-in (back to the log-in page, saying so)."""
+    if ACCOUNT_LOCKED in exc.codes:
+        totp.clear_pending(request)
+        messages.error(request, exc.errors[0].message)
+        return redirect("accounts:login")
+    add_service_errors(form, exc)
+    return None
+
+
+def login_totp(request: HttpRequest) -> HttpResponse:
+    """The second step of a log-in: the 6-digit code of the user's authenticator app."""
+    pending = totp.get_pending(request)
+    if pending is None or pending.stage != "verify":
+        return _restart_login(request)
+    form = TotpCodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            device = services.totp_verify(user=pending.user, code=form.cleaned_data["code"])
+        except BianzhiError as exc:
+            answer = _code_refused(request, form, exc)
+            if answer is not None:
+                return answer
+        else:
+            return _complete_login(request, pending, device)
+    response = render(request, "accounts/totp_verify.html", {"form": form, "subject": pending.user})
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def login_totp_enrol(request: HttpRequest) -> HttpResponse:
+    """Enrolment during the log-in of a user whose role requires a second factor: nothing else
+    can be reached before the first code from the app is accepted."""
+    pending = totp.get_pending(request)
+    if pending is None or pending.stage != "enrol":
+        return _restart_login(request)
+    if totp.confirmed_device(pending.user) is not None:  # enrolled meanwhile (another browser)
+        totp.update_pending_stage(request, "verify")
+        return redirect("accounts:login_totp")
+    form = TotpCodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            device = services.totp_enrol_confirm(user=pending.user, code=form.cleaned_data["code"],
+                                                 during_login=True)
+        except BianzhiError as exc:
+            answer = _code_refused(request, form, exc)
+            if answer is not None:
+                return answer
+        else:
+            messages.success(request, gettext("Second factor enrolled."))
+            return _complete_login(request, pending, device)
+    secret, uri = services.totp_enrolment_start(user=pending.user)
+    return _enrol_page(request, form, pending.user, secret, uri, during_login=True)
+
+
+def _enrol_page(request: HttpRequest, form: TotpCodeForm, subject: User, secret: str, uri: str, *,
+                during_login: bool) -> HttpResponse:
+    response = render(request, "accounts/totp_enrol.html", {
+        "form": form, "subject": subject, "secret": totp.grouped(secret), "uri": uri,
+        "during_login": during_login, "required": totp.is_required(subject),
+        "breadcrumbs": [] if during_login else [(gettext("Second factor"), None)],
+    })
+    response["Cache-Control"] = "no-store"  # the secret must not stay in a cache
+    return response
+
+
+@login_required
+def totp_page(request: HttpRequest) -> HttpResponse:
+    """My second factor: its state, or the enrolment (start, then confirm with a first code)."""
+    actor = request.user
+    assert isinstance(actor, User)  # login_required
+    device = TotpDevice.objects.filter(user=actor).first()
+    if device is not None and device.confirmed_at is not None:
+        return render(request, "accounts/totp_status.html", {
+            "device": device, "required": totp.is_required(actor),
+            "breadcrumbs": [(gettext("Second factor"), None)],
+        })
+    form = TotpCodeForm(request.POST or None)
+    started = device is not None
+    if request.method == "POST":
+        if request.POST.get("action") == "start":
+            started = True
+            form = TotpCodeForm()
+        elif form.is_valid():
+            try:
+                device = services.totp_enrol_confirm(user=actor, code=form.cleaned_data["code"], during_login=False)
+            except BianzhiError as exc:
+                add_service_errors(form, exc)
+            else:
+                request.session[totp.SESSION_DEVICE_KEY] = device.pk
+                messages.success(request, gettext("Second factor enrolled."))
+                return redirect("accounts:totp")
+    if not started and not totp.is_required(actor):
+        return render(request, "accounts/totp_status.html", {
+            "device": None, "required": False, "breadcrumbs": [(gettext("Second factor"), None)],
+        })
+    secret, uri = services.totp_enrolment_start(user=actor)
+    return _enrol_page(request, form, actor, secret, uri, during_login=False)
+
+
+@login_required
+@require_POST
+def user_totp_reset(request: HttpRequest, pk: int) -> HttpResponse:
+    actor = request.user
+    subject = get_user(actor=actor, pk=pk)
+    try:
+        services.totp_reset(actor=actor, user_id=subject.pk)
+    except BianzhiError as exc:
+        for error in exc.errors:
+            messages.error(request, error.message)
+    else:
+        messages.success(request, gettext("The second factor of %(name)s was reset.") % {"name": subject.username})
+    return redirect("accounts:user_detail", pk=subject.pk)

@@ -6,3 +6,6 @@ class CommonConfig(AppConfig):
     name = "bianzhi.common"
     label = "common"
     verbose_name = _("Common")
+
+    def ready(self) -> None:
+        from . import audit_checks  # noqa: F401  (registers the audit system checks)

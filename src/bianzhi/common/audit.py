@@ -58,11 +58,22 @@ def jsonable(value: Any) -> Any:
     return str(value)
 
 
-def canonical(event: AuditEvent) -> bytes:
-    at = event.at.astimezone(dt.UTC).isoformat(timespec="microseconds")
-    body = {
+HASHED_FIELDS = (
+    "seq", "at", "actor_id", "actor_username", "action", "object_type", "object_id", "object_repr",
+    "scope_path", "before", "after", "request_id", "ip",
+)
+
+
+def canonical_at(value: dt.datetime) -> str:
+    """The event time as it is hashed: UTC, ISO 8601 with microseconds."""
+    return value.astimezone(dt.UTC).isoformat(timespec="microseconds")
+
+
+def event_body(event: AuditEvent) -> dict[str, Any]:
+    """The fields of an event that its hash covers (``HASHED_FIELDS``), as they are hashed."""
+    return {
         "seq": event.seq,
-        "at": at,
+        "at": canonical_at(event.at),
         "actor_id": event.actor_id,
         "actor_username": event.actor_username,
         "action": event.action,
@@ -75,7 +86,20 @@ def canonical(event: AuditEvent) -> bytes:
         "request_id": event.request_id,
         "ip": event.ip,
     }
+
+
+def canonical_body(body: dict[str, Any]) -> bytes:
+    """Compact JSON, keys sorted, UTF-8 unescaped: the bytes that are hashed."""
     return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def canonical(event: AuditEvent) -> bytes:
+    return canonical_body(event_body(event))
+
+
+def body_hash(prev_hash: str, body: dict[str, Any]) -> str:
+    """``SM3(prev_hash + canonical JSON of the body)``: also for events read back from an export."""
+    return sm3_hex(prev_hash.encode("ascii") + canonical_body(body))
 
 
 def chain_hash(prev_hash: str, event: AuditEvent) -> str:
@@ -198,12 +222,18 @@ def record(actor: Any, entry: Entry) -> None:
     record_many(actor, [entry])
 
 
+PRUNE_ACTION = "audit.prune"
+
+
 @dataclass
 class VerifyResult:
     ok: bool
     checked: int
     broken_seq: int | None = None
     reason: str = ""
+    first_seq: int | None = None  # the first event walked (> 1 after a prune)
+    last_seq: int = 0  # the last event verified
+    checkpoint_seq: int | None = None  # the prune event the walk started from, if any
 
 
 def _iter_events(chunk: int = 5000) -> Iterator[AuditEvent]:
@@ -216,23 +246,55 @@ def _iter_events(chunk: int = 5000) -> Iterator[AuditEvent]:
         last = rows[-1].seq
 
 
+def _checkpoints() -> list[AuditEvent]:
+    """The prune events still in the chain, each naming the last pruned event and its hash."""
+    return list(AuditEvent.objects.filter(action=PRUNE_ACTION).order_by("seq"))
+
+
+def _start(first_seq: int) -> tuple[str, int | None, int | None]:
+    """Where the walk starts: (hash the first event must link to, prune event vouching for it,
+    first missing event when none does)."""
+    if first_seq == 1:
+        return GENESIS_HASH, None, None
+    through = 0
+    for event in _checkpoints():
+        after = event.after if isinstance(event.after, dict) else {}
+        if after.get("through_seq") == first_seq - 1 and isinstance(after.get("through_hash"), str):
+            return after["through_hash"], event.seq, None
+        if isinstance(after.get("through_seq"), int) and after["through_seq"] < first_seq:
+            through = max(through, after["through_seq"])
+    return "", None, through + 1
+
+
 def verify_chain() -> VerifyResult:
-    """Re-walk the chain; report the first event whose link or hash does not hold."""
-    prev = GENESIS_HASH
-    expected_seq = 1
-    checked = 0
+    """Re-walk the chain; report the first event whose link or hash does not hold.
+
+    After ``bianzhi audit prune`` the chain starts after the pruned events: the walk starts
+    from the hash of the last pruned event as the prune event (``audit.prune``, itself part of
+    the chain and verified by the walk) recorded it. Events missing at the start without such
+    an event are reported as missing.
+    """
     with transaction.atomic():
+        first = AuditEvent.objects.order_by("seq").values_list("seq", flat=True).first()
+        prev, checkpoint, missing = _start(first) if first is not None else (GENESIS_HASH, None, None)
+        if missing is not None:
+            return VerifyResult(False, 0, missing, "missing", first_seq=first)
+        expected_seq = first or 1
+        checked = 0
+        last = expected_seq - 1
         for event in _iter_events():
             if event.seq != expected_seq:
-                return VerifyResult(False, checked, expected_seq, "missing")
+                return VerifyResult(False, checked, expected_seq, "missing", first, last, checkpoint)
             if event.prev_hash != prev:
-                return VerifyResult(False, checked, event.seq, "prev_hash")
+                return VerifyResult(False, checked, event.seq, "prev_hash", first, last, checkpoint)
             if chain_hash(prev, event) != event.hash:
-                return VerifyResult(False, checked, event.seq, "hash")
+                return VerifyResult(False, checked, event.seq, "hash", first, last, checkpoint)
             prev = event.hash
+            last = event.seq
             expected_seq += 1
             checked += 1
         head = AuditChainHead.objects.filter(pk=1).first()
-        if head is not None and (head.seq != checked or head.hash != prev):
-            return VerifyResult(False, checked, checked + 1 if head.seq > checked else checked, "head")
-    return VerifyResult(True, checked)
+        if head is not None and (head.seq != last or head.hash != prev):
+            return VerifyResult(False, checked, last + 1 if head.seq > last else last, "head", first, last,
+                                checkpoint)
+    return VerifyResult(True, checked, first_seq=first, last_seq=last, checkpoint_seq=checkpoint)

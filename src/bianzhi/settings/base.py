@@ -70,6 +70,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "bianzhi.accounts.totp.SecondFactorMiddleware",
     "bianzhi.accounts.login_policy.PasswordExpiryMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -141,6 +142,12 @@ BIANZHI_SESSION_IDLE_MINUTES = int(env("BIANZHI_SESSION_IDLE_MINUTES", "30"))
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/accounts/login/"
+# The second factor (accounts/totp.py): these roles must log in with a TOTP code of an
+# authenticator app after the password; everybody else may. Empty: nobody must.
+BIANZHI_TOTP_REQUIRED_ROLES = env("BIANZHI_TOTP_REQUIRED_ROLES", "decision_maker,administrator")
+# Audit events are kept at least this many days: `bianzhi audit prune` refuses younger ones,
+# and `check --deploy` refuses a value below 180 (MLPS: logs kept six months or more).
+BIANZHI_AUDIT_RETENTION_DAYS = int(env("BIANZHI_AUDIT_RETENTION_DAYS", "180"))
 SESSION_COOKIE_AGE = BIANZHI_SESSION_IDLE_MINUTES * 60
 SESSION_SAVE_EVERY_REQUEST = True
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True

@@ -16,6 +16,10 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 
+# The fixtures' administrators and decision makers log in with a password alone; the tests of
+# the second factor (tests/accounts/test_totp.py) turn the requirement on.
+BIANZHI_TOTP_REQUIRED_ROLES = ""
+
 # Tests run background tasks at once, in the calling thread.
 TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
 

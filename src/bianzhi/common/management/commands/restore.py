@@ -61,10 +61,10 @@ class Command(BaseCommand):
                   "the previous database was put back.") % {"seq": result.broken_seq, "reason": result.reason}
             )
         head = manifest.get("audit_head") or {}
-        if result.checked != (head.get("seq") or 0):
+        if result.last_seq != (head.get("seq") or 0):  # the last event, not the count: pruning removes the first
             raise CommandError(
                 _("The restored audit chain has %(n)d events but the backup recorded %(expected)s; "
-                  "the previous database was put back.") % {"n": result.checked, "expected": head.get("seq")}
+                  "the previous database was put back.") % {"n": result.last_seq, "expected": head.get("seq")}
             )
         self.stdout.write(_("Audit chain intact: %(n)d events verified.") % {"n": result.checked})
 

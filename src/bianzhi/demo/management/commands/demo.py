@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from typing import Any
 
@@ -15,6 +16,26 @@ from rich.table import Table
 from bianzhi.accounts.services import system_user
 from bianzhi.common.rules_loader import load_all_rules
 from bianzhi.demo.builder import DEMO_PASSWORD, build_demo, demo_accounts
+
+
+def second_factor_note(*, serving: bool) -> str:
+    """The demo server does not require a second factor, unless BIANZHI_TOTP_REQUIRED_ROLES is
+    set explicitly: the printed accounts must work at once, with their password alone. The
+    variable is set for the server process only (it inherits the environment); `bianzhi serve`
+    on the same database requires it of decision makers and administrators like any deployment."""
+    explicit = os.environ.get("BIANZHI_TOTP_REQUIRED_ROLES")
+    if explicit is None and serving:
+        os.environ["BIANZHI_TOTP_REQUIRED_ROLES"] = ""
+        return _("Second factor: not required on this demo server (BIANZHI_TOTP_REQUIRED_ROLES is empty for "
+                 "the demo only); any account may enrol an authenticator app on its Second factor page. A real "
+                 "deployment requires it of decision makers and administrators.")
+    if explicit is None:
+        return _("Second factor: `bianzhi serve` on this database requires an authenticator app of decision "
+                 "makers and administrators (they enrol at their first log-in); `bianzhi demo` serves without.")
+    if explicit.strip():
+        return _("Second factor (authenticator app) required for: %(roles)s (BIANZHI_TOTP_REQUIRED_ROLES); "
+                 "those accounts enrol at their first log-in.") % {"roles": explicit.strip()}
+    return _("Second factor: not required (BIANZHI_TOTP_REQUIRED_ROLES is empty).")
 
 
 class Command(BaseCommand):
@@ -63,6 +84,7 @@ class Command(BaseCommand):
             table.add_row(account.username, account.role, account.jurisdiction, account.unit)
         console.print(table)
         console.print(_("Database: %(db)s") % {"db": settings.DATABASES["default"]["NAME"]})
+        console.print(second_factor_note(serving=not options["no_serve"]))
         if options["no_serve"]:
             return
         console.print(_("Serving on http://127.0.0.1:%(port)d/ — press Ctrl+C to stop.") % {"port": options["port"]})
