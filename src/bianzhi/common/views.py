@@ -49,6 +49,9 @@ ACTION_LABELS: dict[str, Any] = {
     "unit.import": _("Import units"),
     "establishment.set": _("Set establishment"),
     "person.create": _("Register person"),
+    "person.reveal_id": _("View full ID number"),
+    "person.reveal_ids_export": _("Export full ID numbers"),
+    "pii.rotate": _("Re-encrypt personal data (key rotation)"),
 }
 OBJECT_TYPE_LABELS: dict[str, Any] = {
     "accounts.user": _("User"),
