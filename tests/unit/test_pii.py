@@ -250,3 +250,15 @@ def test_rotation_without_the_old_key_refuses_and_changes_nothing(person, settin
         call_command("pii", "rotate", stdout=io.StringIO())
     assert Person.objects.get(pk=person.pk).id_number_enc == before
     assert not AuditEvent.objects.filter(action="pii.rotate").exists()
+
+
+def test_a_lost_key_stops_look_ups_instead_of_registering_people_twice(person, world, settings):
+    from bianzhi.common.pii import _covered
+
+    settings.BIANZHI_PII_KEY = OTHER_KEY  # the key that sealed the stored numbers is gone
+    settings.BIANZHI_PII_OLD_KEYS = []
+    _covered.clear()
+    before = Person.objects.count()
+    with pytest.raises(ImproperlyConfigured, match="BIANZHI_PII_OLD_KEYS"):
+        services.person_create(actor=world.users.tianhe_reviewer, id_number=NUMBER, name="王示明")
+    assert Person.objects.count() == before

@@ -194,8 +194,43 @@ def blind_index(value: str, *, key: Key | None = None) -> str:
 
 
 def lookup_indexes(value: str) -> list[str]:
-    """The index of a value under every configured key: rows not yet rotated are found too."""
-    return [blind_index(value, key=k) for k in keyring().all]
+    """The index of a value under every configured key: rows not yet rotated are found too.
+
+    Refuses (``ImproperlyConfigured``) when stored values are under a key that is not
+    configured: their indexes could not be matched, and a look-up that silently misses would
+    register the same person twice."""
+    ring = keyring()
+    ensure_keys_cover_stored(ring)
+    return [blind_index(value, key=k) for k in ring.all]
+
+
+_COVER_SECONDS = 300.0
+_covered: dict[tuple[str, ...], float] = {}
+
+
+def ensure_keys_cover_stored(ring: Keyring | None = None) -> None:
+    """Every stored ciphertext is under a configured key (checked at most every 5 minutes
+    per process and key set; one indexed-prefix query per sealed field)."""
+    import time
+
+    from django.apps import apps
+
+    ring = ring or keyring()
+    kids = tuple(k.kid for k in ring.all)
+    now = time.monotonic()
+    if now - _covered.get(kids, -_COVER_SECONDS) < _COVER_SECONDS:
+        return
+    for sealed in SEALED_FIELDS:
+        qs = apps.get_model(sealed.model)._default_manager.all()
+        for kid in kids:
+            qs = qs.exclude(**{f"{sealed.enc}__startswith": f"{SCHEME}${kid}$"})
+        stray = qs.values_list(sealed.enc, flat=True).first()
+        if stray is not None:
+            raise ImproperlyConfigured(
+                f"stored personal data ({sealed.model}) is encrypted under key id {key_id(stray)}, which is "
+                "not configured: set BIANZHI_PII_KEY to that key, or list it in BIANZHI_PII_OLD_KEYS"
+            )
+    _covered[kids] = now
 
 
 # --------------------------------------------------------------------------- sealed columns
