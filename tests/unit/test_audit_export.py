@@ -25,6 +25,16 @@ from bianzhi.common.models import AuditChainHead, AuditEvent
 
 pytestmark = pytest.mark.django_db
 
+
+@pytest.fixture(autouse=True)
+def _english_messages():
+    """The commands' messages are asserted in their English source form (the UI default is
+    zh-hans, whose wording may change)."""
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield
+
 TODAY = timezone.localdate()
 
 
