@@ -14,7 +14,7 @@ from django.http import HttpRequest, HttpResponse
 from ninja import Field, Query, Router, Schema, Status
 from ninja.pagination import paginate
 
-from bianzhi.common.api import ERRORS, DivisionRef, Paged, UnitRef, division_ref, label, stable, unit_ref
+from bianzhi.common.api import ERRORS, DivisionRef, Id, Paged, UnitRef, division_ref, label, stable, unit_ref
 
 from . import selectors, services
 
@@ -179,7 +179,7 @@ class EstablishmentFilter(Schema):
 
 class PeopleFilter(Schema):
     q: str = Field("", description="part of the name, or a whole citizen ID number (matched by its blind index)")
-    unit: int | None = Field(None, description="unit id")
+    unit: Id | None = Field(None, description="unit id")
 
 
 # --- input --------------------------------------------------------------------------

@@ -24,6 +24,6 @@ REVEAL_PURPOSE_REQUIRED = define(
     "reveal_purpose_required", _("Say why you need the full ID number (1 to 200 characters): it is recorded.")
 )
 PERSON_EXISTS = define("person_exists", _("A person with this citizen ID number is already registered."))
-QUOTA_NEGATIVE = define("quota_invalid", _("Establishment numbers are whole numbers of 0 or more."))
+QUOTA_NEGATIVE = define("quota_invalid", _("Establishment numbers are whole numbers from 0 to 1,000,000."))
 ID_BIRTH_MISMATCH = define("id_birth_mismatch", _("The birth date does not match the citizen ID number."))
 ID_SEX_MISMATCH = define("id_sex_mismatch", _("The sex does not match the citizen ID number."))

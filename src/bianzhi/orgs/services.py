@@ -12,6 +12,7 @@ from bianzhi.accounts.permissions import require
 from bianzhi.common import audit, pii
 from bianzhi.common.codes import CodeError, validate_resident_id, validate_uscc
 from bianzhi.common.errors import BianzhiError, Collector
+from bianzhi.common.limits import MAX_COUNT
 from bianzhi.common.scoping import get_scoped_or_404, path_in_scope, scoped
 from bianzhi.divisions.errors import DIVISION_NOT_FOUND
 from bianzhi.divisions.models import Division
@@ -217,10 +218,10 @@ def quota_set(
     for field, raw in (("approved", approved), ("actual", actual)):
         try:
             number = int(raw)
-            if number < 0 or str(raw).strip() not in {str(number), f"{number}.0"}:
+            if not 0 <= number <= MAX_COUNT or str(raw).strip() not in {str(number), f"{number}.0"}:
                 raise ValueError
             values[field] = number
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             c.add(errors.QUOTA_NEGATIVE, field=field, value=raw)
     c.raise_if_any()
     unit = _locked_unit(actor, unit_id)

@@ -20,7 +20,7 @@ from ninja import Field, Query, Router, Schema, Status
 from ninja.pagination import paginate
 
 from bianzhi.accounts.permissions import require
-from bianzhi.common.api import ERRORS, DivisionRef, Paged, UnitRef, division_ref, stable, unit_ref
+from bianzhi.common.api import ERRORS, DivisionRef, Id, Paged, UnitRef, division_ref, stable, unit_ref
 from bianzhi.common.scoping import scoped
 
 from . import bulk, pool, selectors, services, spells, views
@@ -431,7 +431,7 @@ class RuleOut(Schema):
 
 
 class RosterFilter(Schema):
-    unit: int | None = Field(None, description="unit id")
+    unit: Id | None = Field(None, description="unit id")
     situation: str = Field("", description="situation code, e.g. labour_contract")
     post_class: str = Field("", description="post class code, e.g. general_auxiliary")
     work_type: str = ""
@@ -491,7 +491,7 @@ class CapIn(Schema):
 
 
 class AuthorisationFilter(Schema):
-    unit: int | None = None
+    unit: Id | None = None
     post_class: str = ""
     open_only: bool = Field(False, description="only those with places left")
 

@@ -82,7 +82,7 @@ SPELL_NOT_FOUND = define("spell_not_found", _("Unknown record, or a record outsi
 SPELL_ALREADY_EXITED = define("spell_already_exited", _("This record already has a leave date."))
 # Same code as SPELL_OVERLAP, for an overlapping record the user may not see: no unit, no dates.
 SPELL_OVERLAP_HIDDEN_MESSAGE = _("This person already counts in another record on some of these days.")
-QUANTITY_INVALID = define("quantity_invalid", _("The quantity is a whole number of 1 or more."))
+QUANTITY_INVALID = define("quantity_invalid", _("The quantity is a whole number from 1 to 1,000,000."))
 VALID_TO_NOT_AFTER_FROM = define("valid_to_not_after_from", _("The end date must be after the start date."))
 AUTHORISATION_NUMBER_TAKEN = define(
     "authorisation_number_taken", _("A hire authorisation with this number already exists.")

@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from bianzhi.accounts.permissions import require
 from bianzhi.common import audit
 from bianzhi.common.errors import BianzhiError, define
+from bianzhi.common.limits import MAX_COUNT
 from bianzhi.common.scoping import path_in_scope
 from bianzhi.divisions.errors import DIVISION_NOT_FOUND
 from bianzhi.divisions.models import Division
@@ -32,7 +33,7 @@ BASELINE_EXISTS = define(
     "baseline_exists",
     _("This jurisdiction already has a baseline: re-taking it must be asked for explicitly."),
 )
-CAP_INVALID = define("cap_invalid", _("A cap is a whole number of 0 or more."))
+CAP_INVALID = define("cap_invalid", _("A cap is a whole number from 0 to 1,000,000."))
 
 
 @transaction.atomic
@@ -123,9 +124,9 @@ def cap_set(*, actor: Any, unit_id: Any, cap: Any, valid_from: dt.date, post_cla
         raise BianzhiError(UNIT_NOT_FOUND, field="unit", value=unit_id)
     try:
         number = int(cap)
-        if number < 0 or str(cap).strip() not in {str(number), f"{number}.0"}:
+        if not 0 <= number <= MAX_COUNT or str(cap).strip() not in {str(number), f"{number}.0"}:
             raise ValueError
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise BianzhiError(CAP_INVALID, field="cap", value=cap) from None
     change = CapChange.objects.create(unit=unit, post_class=post_class, cap=number, valid_from=valid_from,
                                       document_ref=document_ref, is_exception=is_exception)

@@ -37,6 +37,7 @@ from bianzhi.common.errors import (
     Collector,
     ErrorDetail,
 )
+from bianzhi.common.limits import MAX_COUNT
 from bianzhi.common.scoping import path_in_scope, scope_of, scoped
 from bianzhi.divisions.errors import DIVISION_NOT_FOUND
 from bianzhi.divisions.models import Division
@@ -103,8 +104,8 @@ def _money(value: Any, field: str, c: Collector) -> decimal.Decimal | None:
     return amount.quantize(decimal.Decimal("0.01"))
 
 
-def _whole(value: Any, minimum: int) -> int | None:
-    """A whole number ≥ ``minimum`` (``3``, ``"3"``, ``3.0``), else ``None``."""
+def _whole(value: Any, minimum: int, maximum: int = MAX_COUNT) -> int | None:
+    """A whole number from ``minimum`` to ``maximum`` (``3``, ``"3"``, ``3.0``), else ``None``."""
     if isinstance(value, bool):
         return None
     try:
@@ -113,7 +114,7 @@ def _whole(value: Any, minimum: int) -> int | None:
             return None
     except (TypeError, ValueError, OverflowError):
         return None
-    return number if number >= minimum else None
+    return number if minimum <= number <= maximum else None
 
 
 def _unit_in_scope(actor: Any, unit_id: Any, *, lock: bool = False) -> Unit | None:
