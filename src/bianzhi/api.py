@@ -9,13 +9,15 @@ as the imports: ``{"errors": [{"row", "column", "value", "code", "message"}]}``:
 - :class:`~bianzhi.common.errors.BianzhiError` (a service refused the input) → 422;
 - a request that does not parse (missing field, not a date, …) → 422 with the import
   codes where one fits (``required``, ``invalid_date``, ``invalid_integer``,
-  ``too_long``, ``invalid_choice``) and ``invalid_input`` otherwise;
+  ``too_long``, ``invalid_choice``) and ``invalid_input`` otherwise; so does text with a
+  NUL character anywhere in the query or the JSON body (:class:`NulFreeParser`);
 - not logged in → 401, missing permission → 403, missing or out of scope → 404 (one
   and the same body for both, so existence never leaks).
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
@@ -29,6 +31,7 @@ from ninja.errors import (
     ValidationError,
     ValidationErrorContext,
 )
+from ninja.parser import Parser
 from ninja.security import django_auth
 
 from bianzhi.accounts.tokens import BearerToken
@@ -84,12 +87,50 @@ class BianzhiAPI(NinjaAPI):
         return ValidationError(errors)
 
 
+class NulInInput(ValueError):
+    """A NUL character (U+0000) in the text of a request."""
+
+    def __init__(self, source: str, loc: tuple[Any, ...]) -> None:
+        super().__init__(f"NUL character in {source} {loc}")
+        self.source, self.loc = source, loc
+
+
+def _refuse_nul(value: Any, source: str, loc: tuple[Any, ...]) -> None:
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise NulInInput(source, loc)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _refuse_nul(key, source, (*loc, key))
+            _refuse_nul(item, source, (*loc, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _refuse_nul(item, source, (*loc, index))
+
+
+class NulFreeParser(Parser):
+    """ninja's JSON and query parser, refusing text with a NUL character (U+0000): no field of
+    the platform holds one, PostgreSQL text cannot store one (the query would fail with a server
+    error), and Django's form fields refuse it too (``ProhibitNullCharactersValidator``)."""
+
+    def parse_body(self, request: HttpRequest) -> Any:
+        data = json.loads(request.body)
+        _refuse_nul(data, "body", ("body",))  # ninja reports body fields under the payload's name
+        return data
+
+    def parse_querydict(self, data: Any, list_fields: list[str], request: HttpRequest) -> dict[str, Any]:
+        result = super().parse_querydict(data, list_fields, request)
+        _refuse_nul(result, "query", ())
+        return result
+
+
 api = BianzhiAPI(
     title="bianzhi API",
     version="1",
     description="机构编制管理信息平台 REST API",
     auth=[BearerToken(), django_auth],
     urls_namespace="api",
+    parser=NulFreeParser(),
 )
 
 
@@ -134,8 +175,20 @@ def _invalid_input(request: HttpRequest, exc: ValidationError) -> HttpResponse:
     return api.create_response(request, _errors(*(_detail_for(e) for e in exc.errors)), status=422)
 
 
+def _nul_detail(exc: NulInInput) -> ErrorDetail:
+    return ErrorDetail(INVALID_INPUT, field=_column(exc.source, exc.loc),
+                       params={"detail": "text may not contain a NUL character (U+0000)"})
+
+
+@api.exception_handler(NulInInput)
+def _nul_in_input(request: HttpRequest, exc: NulInInput) -> HttpResponse:
+    return api.create_response(request, _errors(_nul_detail(exc)), status=422)
+
+
 @api.exception_handler(HttpError)
 def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    if isinstance(exc.__cause__, NulInInput):  # ninja wraps every body parser error in a 400
+        return api.create_response(request, _errors(_nul_detail(exc.__cause__)), status=422)
     if exc.status_code == 400:  # a body that is not JSON: bad input like any other
         return api.create_response(
             request, _errors(ErrorDetail(INVALID_INPUT, params={"detail": str(exc)})), status=422

@@ -16,7 +16,7 @@ from ninja import Field, Query, Router, Schema, Status
 from ninja.pagination import paginate
 
 from bianzhi.accounts.permissions import require
-from bianzhi.common.api import ERRORS, DivisionRef, Paged, UnitRef, division_ref, stable, unit_ref
+from bianzhi.common.api import ERRORS, DivisionRef, Id, Paged, UnitRef, division_ref, stable, unit_ref
 from bianzhi.common.errors import BianzhiError
 from bianzhi.common.scoping import get_scoped_or_404, scope_of
 from bianzhi.divisions.models import Division
@@ -174,8 +174,8 @@ def _one(actor: Any, found: Body) -> Body:
 class BodyFilter(Schema):
     kind: str = Field("", description="code of the rule table body_kind")
     status: str = Field("", description="active / revoked / merged")
-    lead_unit: int | None = Field(None, description="unit id")
-    member_unit: int | None = Field(None, description="unit id of a current member")
+    lead_unit: Id | None = Field(None, description="unit id")
+    member_unit: Id | None = Field(None, description="unit id of a current member")
     jurisdiction: str = Field("", description="division code")
     q: str = Field("", description="part of the name, or of the code")
 

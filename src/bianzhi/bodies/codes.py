@@ -13,7 +13,8 @@ import re
 
 PREFIX = "YX"
 ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"  # GB 32100: 31 characters
-PATTERN = re.compile(r"^YX\d{6}\d{4}\d{5}[0-9A-HJ-NPQRTUWXY]$")
+# [0-9], not \d: \d also matches other scripts' digits (٣, ３), which are not in the check alphabet.
+PATTERN = re.compile(r"^YX[0-9]{6}[0-9]{4}[0-9]{5}[0-9A-HJ-NPQRTUWXY]$")
 
 
 def check_char(body: str) -> str:

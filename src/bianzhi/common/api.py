@@ -1,7 +1,7 @@
 """Shared API schemas (errors, references) and the audit-trail routes."""
 
 import datetime as dt
-from typing import Any
+from typing import Annotated, Any
 
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -25,6 +25,18 @@ class ErrorsOut(Schema):
 
 # The error answers every authenticated route may give; merged into each ``response=``.
 ERRORS: dict[int, Any] = {401: ErrorsOut, 403: ErrorsOut, 404: ErrorsOut, 422: ErrorsOut}
+
+
+# Bounds of the numbers the API takes, so that a number out of range answers 422 (``invalid_input``)
+# instead of failing in the database (SQLite and PostgreSQL keys are signed 64-bit integers; a
+# ``datetime.date`` holds the years 1 to 9999).
+MAX_KEY = 2**63 - 1
+MAX_PAGE = 10**9
+
+#: The id of a row (path, query or body): a positive 64-bit integer.
+Id = Annotated[int, Field(ge=1, le=MAX_KEY)]
+#: A calendar year.
+Year = Annotated[int, Field(ge=1, le=9999)]
 
 
 class DivisionRef(Schema):
@@ -59,6 +71,11 @@ def stable(qs: QuerySet[Any]) -> QuerySet[Any]:
 
 class Paged(PageNumberPagination):
     """``?page=N&page_size=M`` (at most 100); answers ``{"items": [...], "count": total}``."""
+
+    class Input(Schema):
+        # ninja's own Input has no upper bound: a page past 2^63 rows failed in the database.
+        page: int = Field(1, ge=1, le=MAX_PAGE)
+        page_size: int | None = Field(None, ge=1, le=MAX_PAGE)
 
 
 # --- audit trail ------------------------------------------------------------------

@@ -8,6 +8,7 @@ synthetic (demo and test) data.
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 from dataclasses import dataclass
 
 from django.utils.translation import gettext_lazy as _
@@ -105,13 +106,17 @@ def _region_known(region: str) -> bool:
 
 
 def validate_resident_id(value: str) -> ResidentId:
-    """Validate a GB 11643-1999 citizen ID number and derive birth date and sex."""
-    number = "".join(str(value).split()).upper()
-    if len(number) == 15 and number.isdigit():
+    """Validate a GB 11643-1999 citizen ID number and derive birth date and sex.
+
+    Full-width digits and ``Ｘ`` (as a Chinese input method types them) are the ASCII ones;
+    any other script's digits (``str.isdigit`` accepts ``٣`` and ``²``) are ``id_format``, so
+    that one person never has two spellings of one number."""
+    number = unicodedata.normalize("NFKC", "".join(str(value).split())).upper()
+    if len(number) == 15 and number.isascii() and number.isdigit():
         raise CodeError(ID_LEGACY_15)
     if len(number) != 18:
         raise CodeError(ID_LENGTH)
-    if not number[:17].isdigit() or not (number[17].isdigit() or number[17] == "X"):
+    if not number.isascii() or not number[:17].isdigit() or not (number[17].isdigit() or number[17] == "X"):
         raise CodeError(ID_FORMAT)
     try:
         birth = dt.date(int(number[6:10]), int(number[10:12]), int(number[12:14]))

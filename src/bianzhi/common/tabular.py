@@ -167,13 +167,17 @@ def read_table(data: bytes, filename: str = "") -> Table:
     """Read the first sheet of a workbook, or a UTF-8 CSV (with or without BOM).
 
     Raises :class:`~bianzhi.common.errors.BianzhiError` with ``file_unreadable`` (not a
-    workbook, truncated or corrupt, not UTF-8) or ``file_empty`` (no header, or no data
-    row below it). The header row is the first non-blank row.
+    workbook, truncated or corrupt, not UTF-8, or text with a NUL character — a UTF-16 file
+    saved as .csv, or a damaged one; PostgreSQL text cannot hold one either) or
+    ``file_empty`` (no header, or no data row below it). The header row is the first
+    non-blank row.
     """
     if not data or not data.strip():
         raise _empty()
     workbook = _looks_like_workbook(data, filename)
     grid = _read_workbook(data) if workbook else _read_csv(data)
+    if any(isinstance(cell, str) and "\x00" in cell for cells in grid for cell in cells):
+        raise _unreadable()
     header_index = next((i for i, cells in enumerate(grid) if not all(is_blank(c) for c in cells)), None)
     if header_index is None:
         raise _empty()
@@ -282,7 +286,9 @@ def non_negative_int(maximum: int = 2_147_483_647, code: str = INVALID_INTEGER) 
             number = int(value) if value.is_integer() else None
         elif isinstance(value, str):
             match = _INTEGER_TEXT.match(value.strip().replace(",", ""))
-            number = int(match.group(1)) if match else None
+            # More digits than the maximum has is out of range; int() of over 4,300 digits would raise.
+            digits = match.group(1).lstrip("0") if match else None
+            number = int(digits or "0") if digits is not None and len(digits) <= len(str(maximum)) else None
         if number is None or number < 0 or number > maximum:
             raise CellError(code)
         return number

@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
+from django.http import Http404
 
 from bianzhi.accounts.permissions import require
 from bianzhi.common.scoping import get_scoped_or_404, scoped
@@ -22,6 +23,8 @@ def divisions_in_scope(*, actor: Any, level: str | None = None, q: str = "") -> 
 
 def get_division(*, actor: Any, code: str) -> Division:
     require(actor, "division.view")
+    if not (code.isascii() and code.isdigit()):  # no such code; and PostgreSQL text cannot hold a NUL
+        raise Http404
     return get_scoped_or_404(Division.objects.all(), actor, code=code)
 
 

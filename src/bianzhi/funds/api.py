@@ -19,7 +19,7 @@ from django.utils import timezone
 from ninja import Field, Query, Router, Schema, Status
 from ninja.pagination import paginate
 
-from bianzhi.common.api import ERRORS, DivisionRef, Paged, UnitRef, division_ref, stable, unit_ref
+from bianzhi.common.api import ERRORS, DivisionRef, Id, Paged, UnitRef, Year, division_ref, stable, unit_ref
 from bianzhi.common.errors import BianzhiError
 from bianzhi.common.scoping import scope_of
 from bianzhi.orgs.models import Unit
@@ -72,8 +72,8 @@ class FundingOut(Schema):
 
 
 class FundingFilter(Schema):
-    year: int | None = None
-    unit: int | None = Field(None, description="unit id")
+    year: Year | None = None
+    unit: Id | None = Field(None, description="unit id")
 
 
 class FundingIn(Schema):
@@ -166,7 +166,7 @@ class PlanOut(Schema):
 
 
 class PlanFilter(Schema):
-    year: int | None = None
+    year: Year | None = None
     current: bool = Field(True, description="only the plans in force (not replaced by a later approval)")
 
 
@@ -247,7 +247,7 @@ class ContractOut(Schema):
 
 
 class ContractFilter(Schema):
-    unit: int | None = Field(None, description="unit id")
+    unit: Id | None = Field(None, description="unit id")
     item: str = Field("", description="service item code")
     in_force_on: dt.date | None = Field(None, description="only contracts in force on this day")
     q: str = Field("", description="part of the contract number or of the unit name")
@@ -332,7 +332,7 @@ class DoubleDippingOut(Schema):
 class PeriodFilter(Schema):
     a: dt.date | None = Field(None, description="first day of the period; 1 January of this year when empty")
     b: dt.date | None = Field(None, description="last day of the period; 31 December of this year when empty")
-    unit: int | None = Field(None, description="unit id")
+    unit: Id | None = Field(None, description="unit id")
 
 
 @router.get("/double-dipping", response={200: DoubleDippingOut, **ERRORS},
@@ -387,7 +387,7 @@ class BothFallOut(Schema):
 
 
 class YearFilter(Schema):
-    year: int | None = Field(None, description="this year when empty")
+    year: Year | None = Field(None, description="this year when empty")
 
 
 def _figures(check: rules.BothFall) -> dict[str, Any]:
@@ -460,8 +460,8 @@ class ConversionOut(Schema):
 
 
 class ConversionFilter(Schema):
-    year: int | None = None
-    unit: int | None = Field(None, description="unit id")
+    year: Year | None = None
+    unit: Id | None = Field(None, description="unit id")
 
 
 class ConversionIn(Schema):

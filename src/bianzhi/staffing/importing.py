@@ -157,9 +157,10 @@ def as_cost(value: Any) -> Decimal:
             if abs(value * 100 - cents) < 1e-4 and 0 <= cents < 1_000_000_000_000:
                 return Decimal(cents).scaleb(-2)  # the usual case: a number cell with at most 2 decimals
             amount = Decimal(repr(value))
-            rounded = amount.quantize(_CENT)
-            if abs(rounded - amount) < _FLOAT_NOISE:
-                amount = rounded
+            if 0 <= amount < _COST_LIMIT:  # quantizing a huge number would overflow the context
+                rounded = amount.quantize(_CENT)
+                if abs(rounded - amount) < _FLOAT_NOISE:
+                    amount = rounded
     elif isinstance(value, str):
         try:
             amount = Decimal(value.strip().replace(",", "").replace("，", ""))

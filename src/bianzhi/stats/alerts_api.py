@@ -19,7 +19,7 @@ from ninja import Field, Query, Router, Schema
 from ninja.pagination import paginate
 
 from bianzhi.accounts.permissions import require
-from bianzhi.common.api import ERRORS, Paged, UnitRef, stable, unit_ref
+from bianzhi.common.api import ERRORS, Id, Paged, UnitRef, stable, unit_ref
 from bianzhi.common.scoping import get_scoped_or_404
 from bianzhi.staffing.rules import RuleSet
 
@@ -35,7 +35,7 @@ class AlertFilter(Schema):
     kind: str = Field("", description="alert kind, e.g. over_cap (see data/alerts.yaml)")
     status: Literal["", "open", "acknowledged", "resolved", "unresolved"] = Field(
         "", description="'' for every status; 'unresolved' for open and acknowledged")
-    unit: int | None = Field(None, description="the unit's id")
+    unit: Id | None = Field(None, description="the unit's id")
     raised_from: dt.date | None = Field(None, description="raised on or after, YYYY-MM-DD")
     raised_to: dt.date | None = Field(None, description="raised on or before, YYYY-MM-DD")
 

@@ -35,16 +35,26 @@ class Resolved:
     unit: Unit | None
 
 
+#: The years a query date may fall in, as for ``year``: the computations step a day or a year
+#: either side of the dates, which 0001-01-01 or 9999-12-31 cannot.
+FIRST_YEAR, LAST_YEAR = 1900, 2200
+
+
 def _day(value: Any, field: str, c: Collector) -> dt.date | None:
     if value in (None, ""):
         return None
+    day: dt.date | None = None
     if isinstance(value, dt.date):
-        return value
-    try:
-        return dt.date.fromisoformat(str(value).strip())
-    except ValueError:
+        day = value
+    else:
+        try:
+            day = dt.date.fromisoformat(str(value).strip())
+        except ValueError:
+            day = None
+    if day is None or not FIRST_YEAR <= day.year <= LAST_YEAR:
         c.add(INVALID_DATE, field=field, value=value)
         return None
+    return day
 
 
 def resolve(*, actor: Any, scope: str = "", unit: str = "", as_of: Any = None, start: Any = None, end: Any = None,
@@ -58,7 +68,7 @@ def resolve(*, actor: Any, scope: str = "", unit: str = "", as_of: Any = None, s
     if year not in (None, ""):
         try:
             number = int(str(year))
-            if not 1900 <= number <= 2200:
+            if not FIRST_YEAR <= number <= LAST_YEAR:
                 raise ValueError
         except ValueError:
             from bianzhi.funds.errors import YEAR_INVALID

@@ -12,7 +12,7 @@ from django.utils import timezone
 from ninja import Field, Query, Router, Schema, Status
 from ninja.pagination import paginate
 
-from bianzhi.common.api import ERRORS, Paged, UnitRef, stable, unit_ref
+from bianzhi.common.api import ERRORS, Id, Paged, UnitRef, stable, unit_ref
 
 from . import selectors, services
 from .choices import CaseStatus, EventKind
@@ -141,7 +141,7 @@ def case_detail(request: HttpRequest, case: Case) -> dict[str, Any]:
 class CaseFilter(Schema):
     status: Literal["", "in_review", "returned", "approved", "rejected", "withdrawn"] = ""
     kind: str = ""
-    unit: int | None = None
+    unit: Id | None = None
     q: str = ""
 
 
@@ -315,7 +315,7 @@ def notification_list(request: HttpRequest, unread: bool = False) -> Any:
 
 
 class ReadIn(Schema):
-    ids: list[int] | None = None
+    ids: list[Id] | None = None
 
 
 class ReadOut(Schema):

@@ -46,7 +46,8 @@ def check_definition(definition: Any, roles: Iterable[str]) -> list[str]:
                 out.append(f"{where}: name is required")
             if not str(step.get("department") or "").strip():
                 out.append(f"{where}: department is required")
-            if step.get("role") not in roles:
+            role = step.get("role")
+            if not isinstance(role, str) or role not in roles:  # a list or mapping is not hashable
                 out.append(f"{where}: role must be one of {', '.join(sorted(roles))}")
             days = step.get("days")
             if not isinstance(days, int) or isinstance(days, bool) or not 1 <= days <= MAX_DEADLINE_DAYS:
