@@ -318,9 +318,10 @@ def person_reveal_id(*, actor: Any, person_id: Any, purpose: str) -> str:
     return number
 
 
+@transaction.atomic
 def reveal_ids_for_export(*, actor: Any, people: list[Person], what: str, query: str) -> dict[int, str]:
-    """Full ID numbers for an export the actor asked to unmask, in the caller's transaction:
-    one audit event for the whole export, naming what was exported and how many numbers."""
+    """Full ID numbers for an export the actor asked to unmask: one audit event for the whole
+    export, naming what was exported and how many numbers."""
     require(actor, "person.unmask")
     numbers = {p.pk: pii.decrypt(p.id_number_enc, field=ID_NUMBER_FIELD) for p in people}
     audit.record(actor, audit.Entry(
