@@ -55,7 +55,7 @@ from tests.factories import make_unit, make_user, next_uscc
 
 from .helpers import changed_rows, row_counts
 
-FUZZ_EXAMPLES = int(os.environ.get("BIANZHI_FUZZ_EXAMPLES", "25"))
+FUZZ_EXAMPLES = int(os.environ.get("BIANZHI_FUZZ_EXAMPLES", "15"))
 FUZZ_RANDOM = os.environ.get("BIANZHI_FUZZ_RANDOM", "") not in ("", "0")
 #: "reviewer" or "operator" sends every request (campaigns); by default both do, see actor_for.
 ROLE = os.environ.get("BIANZHI_FUZZ_ROLE", "")
